@@ -1,0 +1,1 @@
+"""medcam-console: the operations console for order fulfillment across Medusa and Zeebe."""

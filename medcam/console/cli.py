@@ -1,0 +1,243 @@
+"""``medcam-console``: the console, headless workers, the embedded engine, bench and screenshots."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from medcam.console.logging_setup import setup_logging
+from medcam.console.settings import Settings, SettingsError, load_settings
+from medcam.workers.stages import parse_delays
+
+DESCRIPTION = """\
+Operations console for order fulfillment across Medusa and Camunda 8 / Zeebe.
+
+With no configuration it starts an embedded Zeebe-compatible engine and an embedded
+Medusa-compatible shop on 127.0.0.1, creates demo orders and fulfills them. Set
+ZEEBE_ADDRESS (and credentials) and MEDUSA_BACKEND_URL to use real services; see
+.env.example for every variable.
+"""
+
+
+def _delays(text: str) -> tuple[float, ...]:
+    try:
+        return parse_delays(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _non_negative(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a TCP port (0-65535)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # SUPPRESS: an option given before the sub-command must not be reset by the sub-parser.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument("--env-file", type=Path, metavar="FILE", help="read settings from FILE (default: ./.env if present)")
+    common.add_argument("--data-dir", type=Path, metavar="DIR", help="where state and logs live (MEDCAM_DATA_DIR)")
+    common.add_argument("--delays", type=_delays, metavar="seed|zero|A,B,C",
+                        help="stage work durations in seconds (MEDCAM_STAGE_DELAYS; seed = 2,3,1.5)")
+    common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log level (MEDCAM_LOG_LEVEL)")
+
+    parser = argparse.ArgumentParser(
+        prog="medcam-console", description=DESCRIPTION, parents=[common],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--no-workers", action="store_true", help="run no job workers (a pure viewer)")
+    parser.add_argument("--read-only", action="store_true", help="hide every write action (start, retry, cancel, new order)")
+    parser.add_argument("--no-auto-start", action="store_true", help="do not start fulfillment for new orders (MEDCAM_AUTO_START=false)")
+    parser.add_argument("--demo-orders", type=_non_negative, metavar="N",
+                        help="demo orders to create at start on the embedded shop (MEDCAM_DEMO_ORDERS, default 5)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("workers", parents=[common], help="run the three job workers headless (for scale-out and service managers)",
+                   description="Run the fulfillment job workers without the screen until SIGTERM/SIGINT.")
+
+    bench = sub.add_parser("bench", parents=[common], help="run N orders through the whole path and print figures",
+                           description="Headless benchmark on a private embedded engine and shop: create instance, "
+                                       "three jobs, three HTTP callbacks and metadata per order.")
+    bench.add_argument("--orders", type=_positive, default=100, metavar="N", help="orders to run (default 100)")
+    bench.add_argument("--concurrency", type=_positive, default=64, metavar="C", help="orders in flight at once (default 64)")
+    bench.add_argument("--json", action="store_true", help="print only the JSON object")
+    bench.add_argument("--timeout", type=_positive, default=600, metavar="S", help="give up after S seconds (default 600)")
+
+    engine = sub.add_parser("engine", parents=[common], help="run the embedded engine (and shop) standalone",
+                            description="Serve the embedded Zeebe-compatible engine and Medusa-compatible shop "
+                                        "on 127.0.0.1 until SIGTERM.")
+    engine.add_argument("--grpc-port", type=_port, default=26500, help="Zeebe gRPC port (default 26500)")
+    engine.add_argument("--rest-port", type=_port, default=8080, help="Camunda REST v2 port (default 8080)")
+    engine.add_argument("--shop-port", type=_port, default=9000, help="shop port (default 9000)")
+
+    shots = sub.add_parser("screenshots", help="export the screens as SVG into screenshots/ (fixed demo data)")
+    shots.add_argument("--output", type=Path, default=Path("screenshots"), metavar="DIR", help="folder (default ./screenshots)")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"medcam-console: {message}", file=sys.stderr)
+    return 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    if getattr(args, "delays", None) is not None:
+        overrides["stage_delays"] = args.delays
+    if getattr(args, "log_level", None):
+        overrides["log_level"] = args.log_level
+    if getattr(args, "no_auto_start", False):
+        overrides["auto_start"] = False
+    if getattr(args, "demo_orders", None) is not None:
+        overrides["demo_orders"] = args.demo_orders
+    return load_settings(getattr(args, "env_file", None), **overrides)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "screenshots":
+            from medcam.console.screenshots import export_screenshots
+
+            for path in export_screenshots(args.output):
+                print(path)
+            sys.exit(0)
+        settings = _settings(args)
+    except SettingsError as exc:
+        sys.exit(_fail(str(exc)))
+    setup_logging(settings.data_dir / "console.log", settings.log_level, settings.secrets())
+    handlers = {"workers": _run_workers, "bench": _run_bench, "engine": _run_engine}
+    handler = handlers.get(args.command, _run_console)
+    try:
+        sys.exit(handler(args, settings))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _run_console(args: argparse.Namespace, settings: Settings) -> int:
+    from medcam.console.app import MedcamApp
+    from medcam.console.runtime import ConsoleRuntime, StartupError
+
+    runtime = ConsoleRuntime(settings, workers=not args.no_workers)
+    where = "embedded engine and shop" if (settings.embedded_engine or settings.embedded_shop) else "Zeebe and Medusa"
+    print(f"medcam-console: connecting to {where} (data in {settings.data_dir}) …", file=sys.stderr)
+    loop = asyncio.new_event_loop()
+    try:
+        try:
+            loop.run_until_complete(runtime.start())
+        except StartupError as exc:
+            loop.run_until_complete(runtime.stop())
+            return _fail(str(exc))
+        demo = settings.demo_orders if settings.embedded_shop else 0
+        mode = "read-only" if args.read_only else ("viewer" if args.no_workers else "")
+        app = MedcamApp(runtime, read_only=args.read_only, demo_orders=demo, mode=mode)
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(app.run_async())
+        loop.run_until_complete(runtime.stop())
+    finally:
+        loop.close()
+    return app.return_code or 0
+
+
+def _run_workers(args: argparse.Namespace, settings: Settings) -> int:
+    from medcam.console.events import WorkerStatus
+    from medcam.console.runtime import ConsoleRuntime, StartupError
+
+    async def work() -> int:
+        runtime = ConsoleRuntime(settings, workers=True, auto_start=False, feeds=False)
+        try:
+            await runtime.start()
+        except StartupError as exc:
+            await runtime.stop()
+            return _fail(str(exc))
+        runtime.bus.subscribe(
+            lambda e: print(f"workers: {e.state} {e.detail}".rstrip(), file=sys.stderr, flush=True)
+            if isinstance(e, WorkerStatus) else None
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        runtime.start_background()
+        await stop.wait()
+        print("workers: stopping (letting running jobs finish)", file=sys.stderr)
+        await runtime.stop()
+        return 0
+
+    return asyncio.run(work())
+
+
+def _run_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from medcam.console.bench import run_bench
+    from medcam.console.runtime import StartupError
+
+    delays = args.delays if args.delays is not None else parse_delays("seed")
+    try:
+        result = asyncio.run(run_bench(args.orders, args.concurrency, delays, timeout_s=args.timeout))
+    except StartupError as exc:
+        return _fail(str(exc))
+    text = json.dumps(result, indent=None if args.json else 2)
+    print(text)
+    return 0 if result["completed"] == result["orders"] else 1
+
+
+def _run_engine(args: argparse.Namespace, settings: Settings) -> int:
+    from medcam.console.embedded import EmbeddedError, EmbeddedServices
+
+    async def serve() -> int:
+        services = EmbeddedServices(
+            settings.data_dir / "embedded", engine=True, shop=True,
+            grpc_port=args.grpc_port, rest_port=args.rest_port, shop_port=args.shop_port,
+            log_level=settings.log_level,
+        )
+        try:
+            found = await services.start()
+        except EmbeddedError as exc:
+            return _fail(str(exc))
+        if services.reused:
+            await services.stop()
+            return _fail(f"already running: {', '.join(services.reused)} answer on the given ports")
+        print(
+            f"medcam-console engine: Zeebe gRPC {found.zeebe_address}, REST {found.zeebe_rest_url}/v2, "
+            f"shop {found.medusa_url} (pid {services.pid}, data {services.data_dir})",
+            flush=True,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await services.stop()
+        return 0
+
+    return asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,112 @@
+"""The Medusa v2 Admin API subset the console uses: orders, metadata, demo-order building blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from medcam.console.clients.errors import BackendError
+
+
+class MedusaAdmin:
+    """Admin API client; every failure is a one-line BackendError (no secret in it)."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 10.0) -> None:
+        # Medusa v2 secret API keys authenticate as HTTP Basic with the key as user name.
+        auth = httpx.BasicAuth(api_key, "") if api_key else None
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            auth=auth,
+            timeout=timeout_s,
+            limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def health(self) -> bool:
+        try:
+            response = await self._http.get("/health")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def list_orders(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        order: str = "-created_at",
+        updated_since: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of orders and the total count."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset, "order": order}
+        params["fields"] = "*items,+metadata,+summary,*shipping_address"
+        if updated_since:
+            params["updated_at[$gte]"] = updated_since
+        data = await self._request("GET", "/admin/orders", params=params)
+        return list(data.get("orders") or []), int(data.get("count") or 0)
+
+    async def get_order(self, order_id: str) -> dict[str, Any]:
+        data = await self._request("GET", f"/admin/orders/{order_id}")
+        return data["order"]
+
+    async def merge_metadata(self, order_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Merge keys into the order's metadata (a key set to "" is deleted)."""
+        data = await self._request("POST", f"/admin/orders/{order_id}", json={"metadata": metadata})
+        return data["order"]
+
+    async def list_regions(self) -> list[dict[str, Any]]:
+        return list((await self._request("GET", "/admin/regions", params={"limit": 50})).get("regions") or [])
+
+    async def list_products(self, limit: int = 50) -> list[dict[str, Any]]:
+        data = await self._request("GET", "/admin/products", params={"limit": limit})
+        return list(data.get("products") or [])
+
+    async def list_customers(self, limit: int = 50) -> list[dict[str, Any]]:
+        data = await self._request("GET", "/admin/customers", params={"limit": limit})
+        return list(data.get("customers") or [])
+
+    async def create_draft_order(self, body: dict[str, Any]) -> dict[str, Any]:
+        return (await self._request("POST", "/admin/draft-orders", json=body))["draft_order"]
+
+    async def convert_draft_order(self, draft_id: str) -> dict[str, Any]:
+        data = await self._request("POST", f"/admin/draft-orders/{draft_id}/convert-to-order")
+        return data["order"]
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise BackendError(
+                "medusa", f"{method} {path}: cannot reach {self.base_url} ({type(exc).__name__})", "UNAVAILABLE"
+            ) from None
+        if response.status_code >= 400:
+            raise BackendError(
+                "medusa", f"{method} {path}: {_explain(response)}", f"HTTP_{response.status_code}"
+            )
+        try:
+            data = response.json()
+        except ValueError:
+            raise BackendError("medusa", f"{method} {path}: answer is not JSON") from None
+        if not isinstance(data, dict):
+            raise BackendError("medusa", f"{method} {path}: answer is not a JSON object")
+        return data
+
+
+def _explain(response: httpx.Response) -> str:
+    status = response.status_code
+    try:
+        data = response.json()
+        detail = str(data.get("message") or data.get("error") or "") if isinstance(data, dict) else ""
+    except ValueError:
+        detail = ""
+    hints = {
+        401: "unauthorized - check MEDUSA_API_KEY",
+        403: "forbidden - the API key may not use the Admin API",
+        404: "not found",
+        429: "rate limited by Medusa",
+    }
+    hint = hints.get(status, "Medusa server error" if status >= 500 else "rejected")
+    return f"HTTP {status} {hint}" + (f": {detail[:200]}" if detail else "")

@@ -1,0 +1,219 @@
+"""Camunda REST API v2 subset (topology, incidents, process instances) as a Starlette app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from .committer import GroupCommitter
+from .records import ErrorType, IncidentState, InstanceState
+from .rest_search import (
+    BOOL,
+    DATE,
+    ENUM,
+    INT,
+    KEY,
+    STRING,
+    Field,
+    SearchError,
+    SearchSpec,
+    build_query,
+    count_sql,
+    ms_to_iso,
+    page_info,
+    select_sql,
+)
+from .store import EngineStore
+from .topology import rest_topology
+
+PROBLEM_JSON = "application/problem+json"
+_KEY_PATH = re.compile(r"^-?[0-9]{1,25}$")
+
+_ERROR_TYPES = frozenset({
+    e.value for e in ErrorType} | {
+    "UNHANDLED_ERROR_EVENT", "CONDITION_ERROR", "EXTRACT_VALUE_ERROR", "IO_MAPPING_ERROR",
+    "CALLED_ELEMENT_ERROR", "CALLED_DECISION_ERROR", "DECISION_EVALUATION_ERROR",
+    "MESSAGE_SIZE_EXCEEDED", "RESOURCE_NOT_FOUND", "FORM_NOT_FOUND",
+    "EXECUTION_LISTENER_NO_RETRIES", "TASK_LISTENER_NO_RETRIES",
+    "AD_HOC_SUB_PROCESS_NO_RETRIES", "UNKNOWN", "UNSPECIFIED",
+})
+
+INCIDENT_SPEC = SearchSpec(
+    table="incidents",
+    key_column="key",
+    fields={
+        "incidentKey": Field("key", KEY),
+        "processDefinitionKey": Field("process_definition_key", KEY),
+        "processDefinitionId": Field("bpmn_process_id", STRING),
+        "processInstanceKey": Field("process_instance_key", KEY),
+        "elementId": Field("element_id", STRING),
+        "elementInstanceKey": Field("element_instance_key", KEY),
+        "jobKey": Field("job_key", KEY),
+        "errorType": Field("error_type", ENUM, _ERROR_TYPES),
+        "errorMessage": Field("error_message", STRING),
+        "state": Field("state", ENUM, frozenset(
+            {s.value for s in IncidentState} | {"PENDING", "MIGRATED", "UNKNOWN"})),
+        "creationTime": Field("creation_ms", DATE),
+        "tenantId": Field("tenant_id", STRING),
+    },
+)
+
+PROCESS_INSTANCE_SPEC = SearchSpec(
+    table="process_instances",
+    key_column="key",
+    allow_or=True,
+    fields={
+        "processInstanceKey": Field("key", KEY),
+        "processDefinitionId": Field("bpmn_process_id", STRING),
+        "processDefinitionName": Field("process_definition_name", STRING),
+        "processDefinitionVersion": Field("version", INT),
+        "processDefinitionVersionTag": Field("NULL", STRING),
+        "processDefinitionKey": Field("process_definition_key", KEY),
+        "parentProcessInstanceKey": Field("NULL", KEY),
+        "parentElementInstanceKey": Field("NULL", KEY),
+        "startDate": Field("start_ms", DATE),
+        "endDate": Field("end_ms", DATE),
+        "state": Field("state", ENUM, frozenset(s.value for s in InstanceState)),
+        "hasIncident": Field("(incident_count > 0)", BOOL),
+        "tenantId": Field("tenant_id", STRING),
+    },
+)
+
+
+def _key(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def incident_item(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "incidentKey": str(row["key"]),
+        "processDefinitionKey": str(row["process_definition_key"]),
+        "processDefinitionId": row["bpmn_process_id"],
+        "processInstanceKey": str(row["process_instance_key"]),
+        "rootProcessInstanceKey": str(row["process_instance_key"]),
+        "errorType": row["error_type"],
+        "errorMessage": row["error_message"],
+        "elementId": row["element_id"],
+        "elementInstanceKey": str(row["element_instance_key"]),
+        "creationTime": ms_to_iso(row["creation_ms"]),
+        "state": row["state"],
+        "jobKey": _key(row["job_key"]),
+        "tenantId": row["tenant_id"],
+    }
+
+
+def process_instance_item(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "processInstanceKey": str(row["key"]),
+        "processDefinitionId": row["bpmn_process_id"],
+        "processDefinitionName": row["process_definition_name"],
+        "processDefinitionVersion": row["version"],
+        "processDefinitionVersionTag": None,
+        "processDefinitionKey": str(row["process_definition_key"]),
+        "parentProcessInstanceKey": None,
+        "parentElementInstanceKey": None,
+        "rootProcessInstanceKey": str(row["key"]),
+        "startDate": ms_to_iso(row["start_ms"]),
+        "endDate": ms_to_iso(row["end_ms"]),
+        "state": row["state"],
+        "hasIncident": row["incident_count"] > 0,
+        "tenantId": row["tenant_id"],
+        "tags": [],
+    }
+
+
+def problem(request: Request, status: int, title: str, detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail,
+         "instance": request.url.path},
+        status_code=status,
+        media_type=PROBLEM_JSON,
+    )
+
+
+class RestApi:
+    """Handlers read SQLite after the commit barrier, so answers are strongly consistent."""
+
+    def __init__(self, store: EngineStore, committer: GroupCommitter) -> None:
+        self._store = store
+        self._committer = committer
+
+    async def _query(self, sql: str, params: Any) -> list[sqlite3.Row]:
+        await self._committer.barrier()
+        return await asyncio.to_thread(self._store.query, sql, params)
+
+    async def topology(self, request: Request) -> Response:
+        return JSONResponse(rest_topology())
+
+    def _search(self, spec: SearchSpec, render: Callable[[sqlite3.Row], dict[str, Any]]):
+        async def handler(request: Request) -> Response:
+            raw = await request.body()
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError as exc:
+                return problem(request, 400, "INVALID_ARGUMENT",
+                               f"the request body is not valid JSON: {exc}")
+            try:
+                query = build_query(body, spec)
+            except SearchError as exc:
+                return problem(request, 400, "INVALID_ARGUMENT", str(exc))
+            rows = await self._query(*select_sql(spec, query))
+            total = (await self._query(*count_sql(spec, query)))[0][0]
+            return JSONResponse({
+                "items": [render(r) for r in rows],
+                "page": page_info(total, query.offset, len(rows)),
+            })
+        return handler
+
+    def _get(self, table: str, noun: str, path_param: str,
+             render: Callable[[sqlite3.Row], dict[str, Any]]):
+        async def handler(request: Request) -> Response:
+            raw_key = request.path_params[path_param]
+            if not _KEY_PATH.match(raw_key):
+                return problem(request, 400, "INVALID_ARGUMENT",
+                               f"The provided {path_param} '{raw_key}' is not a valid key")
+            rows = await self._query(f"SELECT * FROM {table} WHERE key = ?", (int(raw_key),))
+            if not rows:
+                return problem(request, 404, "NOT_FOUND",
+                               f"{noun} with key '{raw_key}' not found")
+            return JSONResponse(render(rows[0]))
+        return handler
+
+    def app(self) -> Starlette:
+        routes = [
+            Route("/topology", self.topology, methods=["GET"]),
+            Route("/incidents/search", self._search(INCIDENT_SPEC, incident_item),
+                  methods=["POST"]),
+            Route("/incidents/{incidentKey}",
+                  self._get("incidents", "Incident", "incidentKey", incident_item),
+                  methods=["GET"]),
+            Route("/process-instances/search",
+                  self._search(PROCESS_INSTANCE_SPEC, process_instance_item), methods=["POST"]),
+            Route("/process-instances/{processInstanceKey}",
+                  self._get("process_instances", "Process instance", "processInstanceKey",
+                            process_instance_item),
+                  methods=["GET"]),
+        ]
+
+        async def http_error(request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, HTTPException)
+            title = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "ERROR")
+            return problem(request, exc.status_code, title, str(exc.detail))
+
+        async def internal_error(request: Request, exc: Exception) -> Response:
+            return problem(request, 500, "INTERNAL", f"Unexpected error: {exc}")
+
+        return Starlette(
+            routes=[Mount("/v2", routes=routes)],
+            exception_handlers={HTTPException: http_error, Exception: internal_error},
+        )

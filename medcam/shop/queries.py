@@ -1,0 +1,127 @@
+"""Query-string parsing for the Admin API lists: paging, sort order and order filters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .clock import parse_iso
+from .errors import InvalidData
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+ORDER_STATUSES = ("pending", "completed", "draft", "archived", "canceled", "requires_action")
+ORDER_SORTS = ("created_at", "updated_at", "display_id")
+
+_SINGLE = {"limit", "offset", "order", "fields"}
+_LIST = re.compile(r"^(status|id)(?:\[\d*\])?$")
+_RANGE = re.compile(r"^(created_at|updated_at)\[\$(gt|gte|lt|lte)\]$")
+_SQL_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+@dataclass(frozen=True)
+class Page:
+    """``limit``/``offset`` of a list request."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """A parsed ``GET /admin/orders`` request."""
+
+    page: Page
+    sort: str = "created_at"
+    descending: bool = True
+    statuses: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    # (column, SQL operator, normalised timestamp)
+    ranges: tuple[tuple[str, str, str], ...] = ()
+
+
+def _non_negative(name: str, value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,9}", value.strip()):
+        raise InvalidData(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _singles(items: Iterable[tuple[str, str]], allowed: set[str]) -> tuple[dict, list]:
+    singles: dict[str, str] = {}
+    rest: list[tuple[str, str]] = []
+    for key, value in items:
+        if key in _SINGLE and key in allowed:
+            if key in singles:
+                raise InvalidData(f"Query parameter {key!r} was given more than once")
+            singles[key] = value
+        else:
+            rest.append((key, value))
+    return singles, rest
+
+
+def _page(singles: dict[str, str]) -> Page:
+    limit = _non_negative("limit", singles.get("limit", str(DEFAULT_LIMIT)))
+    if limit > MAX_LIMIT:
+        raise InvalidData(f"limit must be at most {MAX_LIMIT}, got {limit}")
+    offset = _non_negative("offset", singles.get("offset", "0"))
+    return Page(limit=limit, offset=offset)
+
+
+def _unknown(keys: list[str]) -> InvalidData:
+    names = ", ".join(repr(k) for k in keys)
+    return InvalidData(f"Invalid request: Unrecognized query parameters: {names}")
+
+
+def parse_page(items: Iterable[tuple[str, str]]) -> Page:
+    """``limit``, ``offset`` and (ignored) ``fields``; anything else is a 400."""
+    singles, rest = _singles(items, {"limit", "offset", "fields"})
+    if rest:
+        raise _unknown([key for key, _ in rest])
+    return _page(singles)
+
+
+def parse_order_query(items: Iterable[tuple[str, str]]) -> OrderQuery:
+    """Paging, ``order``, ``status``/``id`` (repeatable) and ``created_at``/``updated_at`` ranges."""
+    singles, rest = _singles(items, _SINGLE)
+    page = _page(singles)
+    sort_text = singles.get("order", "-created_at").strip()
+    descending = sort_text.startswith("-")
+    sort = sort_text.lstrip("-")
+    if sort not in ORDER_SORTS:
+        allowed = ", ".join(f"{s}, -{s}" for s in ORDER_SORTS)
+        raise InvalidData(f"order must be one of {allowed}; got {sort_text!r}")
+    statuses: list[str] = []
+    ids: list[str] = []
+    ranges: list[tuple[str, str, str]] = []
+    unknown: list[str] = []
+    for key, value in rest:
+        if match := _LIST.match(key):
+            if match.group(1) == "status":
+                if value not in ORDER_STATUSES:
+                    raise InvalidData(
+                        f"status must be one of {', '.join(ORDER_STATUSES)}; got {value!r}"
+                    )
+                statuses.append(value)
+            else:
+                if not value:
+                    raise InvalidData("id filter must not be empty")
+                ids.append(value)
+        elif match := _RANGE.match(key):
+            column, op = match.groups()
+            try:
+                bound = parse_iso(value, round_up=op in ("gte", "lt"))
+            except ValueError:
+                raise InvalidData(
+                    f"{key} must be an ISO-8601 timestamp such as 2026-01-05T05:15:02.500Z; "
+                    f"got {value!r}"
+                ) from None
+            ranges.append((column, _SQL_OPS[op], bound))
+        else:
+            unknown.append(key)
+    if unknown:
+        raise _unknown(unknown)
+    return OrderQuery(
+        page=page, sort=sort, descending=descending, statuses=tuple(statuses), ids=tuple(ids),
+        ranges=tuple(ranges),
+    )

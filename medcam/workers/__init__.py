@@ -1,0 +1,1 @@
+"""Fulfillment job workers: stage table, task handlers, callback client, Slack notifier."""

@@ -1,0 +1,116 @@
+"""The stage table: the one place that names each fulfillment stage and its strings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One step of order fulfillment, as the seed's proof of concept defined it."""
+
+    number: int
+    task_type: str
+    #: The service task's id in bpmn/order-fulfillment.bpmn (REST incidents name elements).
+    element_id: str
+    label: str
+    status: str
+    message: str
+    done_variable: str
+    time_variable: str
+    default_delay_s: float
+    slack_title: str
+    extra_outputs: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def progress(self) -> str:
+        """The seed's "Stage n/3" indicator."""
+        return f"Stage {self.number}/{len(STAGES)}"
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        number=1,
+        task_type="verify-payment",
+        element_id="Task_VerifyPayment",
+        label="Payment",
+        status="payment_verified",
+        message="Payment verified successfully",
+        done_variable="paymentVerified",
+        time_variable="verifiedAt",
+        default_delay_s=2.0,
+        slack_title="💳 Payment Verified",
+    ),
+    Stage(
+        number=2,
+        task_type="reserve-inventory",
+        element_id="Task_ReserveInventory",
+        label="Inventory",
+        status="inventory_reserved",
+        message="Inventory reserved at Mumbai warehouse",
+        done_variable="inventoryReserved",
+        time_variable="reservedAt",
+        default_delay_s=3.0,
+        slack_title="📦 Inventory Reserved",
+        extra_outputs=(("warehouse", "Mumbai"),),
+    ),
+    Stage(
+        number=3,
+        task_type="send-notification",
+        element_id="Task_SendNotification",
+        label="Notify",
+        status="completed",
+        message="Customer notified - Order complete!",
+        done_variable="notificationSent",
+        time_variable="sentAt",
+        default_delay_s=1.5,
+        slack_title="🎉 Order Complete",
+    ),
+)
+
+STAGE_BY_TYPE: dict[str, Stage] = {stage.task_type: stage for stage in STAGES}
+STAGE_BY_ELEMENT: dict[str, Stage] = {stage.element_id: stage for stage in STAGES}
+
+#: Metadata ``workflow_status`` values in the order the seed's §2.2 shows them.
+STATUS_STARTED = "started"
+STATUS_CANCELLED = "cancelled"
+STATUS_SEQUENCE: tuple[str, ...] = (STATUS_STARTED, *(stage.status for stage in STAGES))
+
+#: The title of the Slack message sent when a stage gives up.
+SLACK_ERROR_TITLE = "🚨 Workflow Error"
+
+
+def stage_outputs(stage: Stage, at_iso: str) -> dict[str, object]:
+    """The job's output variables for ``stage`` completed at ``at_iso``."""
+    outputs: dict[str, object] = {stage.done_variable: True}
+    outputs.update(dict(stage.extra_outputs))
+    outputs[stage.time_variable] = at_iso
+    return outputs
+
+
+def parse_delays(text: str) -> tuple[float, ...]:
+    """Parse ``seed``, ``zero`` or ``A,B,C`` (seconds) into one delay per stage.
+
+    Raises ValueError with a message meant for the operator.
+    """
+    value = text.strip().lower()
+    if value in ("", "seed"):
+        return tuple(stage.default_delay_s for stage in STAGES)
+    if value == "zero":
+        return tuple(0.0 for _ in STAGES)
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) != len(STAGES):
+        raise ValueError(
+            f"expected 'seed', 'zero' or {len(STAGES)} comma-separated seconds "
+            f"(one per stage: {', '.join(s.task_type for s in STAGES)}), got {text!r}"
+        )
+    delays: list[float] = []
+    for part in parts:
+        try:
+            delay = float(part)
+        except ValueError:
+            raise ValueError(f"stage delay {part!r} is not a number of seconds") from None
+        if not (0.0 <= delay <= 3600.0) or delay != delay:
+            raise ValueError(f"stage delay {part!r} must be between 0 and 3600 seconds")
+        delays.append(delay)
+    return tuple(delays)

@@ -1,0 +1,117 @@
+"""A real engine and shop on loopback, and a console runtime wired to them (fast timings)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from medcam.console.events import Event
+from medcam.console.runtime import ConsoleRuntime
+from medcam.console.settings import Settings
+from medcam.engine.server import EngineServer
+from medcam.shop.server import ShopServer
+
+
+@dataclass
+class Backends:
+    engine: EngineServer
+    shop: ShopServer
+
+    @property
+    def zeebe_address(self) -> str:
+        return f"127.0.0.1:{self.engine.grpc_port}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.engine.rest_port}"
+
+    @property
+    def shop_url(self) -> str:
+        return f"http://127.0.0.1:{self.shop.port}"
+
+
+@pytest.fixture
+async def backends(tmp_path: Path) -> AsyncIterator[Backends]:
+    engine = EngineServer(tmp_path / "engine", grpc_port=0, rest_port=0)
+    shop = ShopServer(tmp_path / "shop", port=0)
+    await engine.start()
+    await shop.start()
+    try:
+        yield Backends(engine, shop)
+    finally:
+        await shop.stop()
+        await engine.stop()
+
+
+def fast_settings(tmp_path: Path, backends: Backends, **overrides: object) -> Settings:
+    """Settings pointing at the loopback backends with the seed's numbers scaled down."""
+    values: dict[str, object] = {
+        "zeebe_address": backends.zeebe_address,
+        "zeebe_rest_address": backends.rest_url,
+        "medusa_backend_url": backends.shop_url,
+        "data_dir": tmp_path / "console",
+        "stage_delays": (0.05, 0.05, 0.05),
+        "callback_backoff_s": 0.02,
+        "callback_timeout_s": 2.0,
+        "job_retry_backoff_ms": 100,
+        "poll_interval_s": 0.1,
+        "auto_start": True,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+class Recorder:
+    """Collects every event and lets a test wait for one that matches."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._changed = asyncio.Condition()
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+        loop = asyncio.get_running_loop()
+        loop.create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def of(self, kind: type, **fields: object) -> list:
+        return [
+            e for e in self.events
+            if isinstance(e, kind) and all(getattr(e, k) == v for k, v in fields.items())
+        ]
+
+    async def wait_for(self, predicate: Callable[[], object], timeout: float = 20.0) -> object:
+        async with asyncio.timeout(timeout):
+            async with self._changed:
+                while not (result := predicate()):
+                    await self._changed.wait()
+                return result
+
+
+@pytest.fixture
+async def console(tmp_path: Path, backends: Backends) -> AsyncIterator[tuple[ConsoleRuntime, Recorder]]:
+    """A started runtime (workers, order feed, incident poller, auto-start) on the backends."""
+    runtime = ConsoleRuntime(fast_settings(tmp_path, backends))
+    recorder = Recorder()
+    runtime.bus.subscribe(recorder)
+    await runtime.start()
+    runtime.start_background()
+    try:
+        yield runtime, recorder
+    finally:
+        await runtime.stop()
+
+
+async def wait_until(check: Callable[[], object], timeout: float = 20.0, every: float = 0.05) -> object:
+    """Poll an async-free condition until true (for state that lives in another server)."""
+    async with asyncio.timeout(timeout):
+        while not (result := check()):
+            await asyncio.sleep(every)
+        return result

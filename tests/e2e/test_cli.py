@@ -1,0 +1,71 @@
+"""The command line as an operator meets it: help, bad input, unreachable services, bench."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = [sys.executable, "-m", "medcam.console.cli"]
+
+
+def run(args: list[str], tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 120):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ZEEBE_", "CAMUNDA_", "MEDUSA_", "MEDCAM_", "SLACK_"))}
+    environment.update({"MEDCAM_DATA_DIR": str(tmp_path / "data"), **(env or {})})
+    return subprocess.run(CLI + args, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_documents_every_option(tmp_path):
+    result = run(["--help"], tmp_path)
+    assert result.returncode == 0
+    for option in ("--no-workers", "--read-only", "--no-auto-start", "--demo-orders", "--delays", "--data-dir",
+                   "--env-file", "workers", "bench", "engine", "screenshots"):
+        assert option in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (["--bogus"], {}, "unrecognized arguments: --bogus"),
+        (["bench", "--orders", "0"], {}, "must be at least 1"),
+        (["--delays", "1,2"], {}, "comma-separated"),
+        ([], {"MEDCAM_DEMO_ORDERS": "many"}, "bad setting MEDCAM_DEMO_ORDERS"),
+        ([], {"MEDUSA_BACKEND_URL": "localhost:9000"}, "must start with http"),
+        (["--env-file", "missing.env"], {}, "does not exist"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tmp_path, args, env, needle):
+    result = run(args, tmp_path, env)
+    assert result.returncode == 2
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_env_file_value_is_reported(tmp_path):
+    (tmp_path / ".env").write_text("MEDCAM_STAGE_DELAYS=fast\nZEEBE_CLIENT_SECRET=s3cr3t-value\n")
+    result = run(["workers"], tmp_path)
+    assert result.returncode == 2
+    assert "MEDCAM_STAGE_DELAYS" in result.stderr and "Traceback" not in result.stderr
+    assert "s3cr3t-value" not in result.stderr
+
+
+def test_unreachable_zeebe_is_one_line(tmp_path):
+    env = {"ZEEBE_ADDRESS": "127.0.0.1:9", "MEDUSA_BACKEND_URL": "http://127.0.0.1:9"}
+    result = run(["workers"], tmp_path, env)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("medcam-console: cannot reach Zeebe at 127.0.0.1:9")
+    assert "Traceback" not in result.stderr
+
+
+def test_bench_runs_orders_through_the_whole_path(tmp_path):
+    result = run(["bench", "--orders", "5", "--delays", "zero", "--json"], tmp_path, timeout=180)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["orders"] == 5 and figures["completed"] == 5 and figures["incidents"] == 0
+    assert figures["latency_ms"]["p50"] > 0
+    assert set(figures["overhead_ms"]) == {"p50", "p99"}

@@ -1,0 +1,198 @@
+"""End to end on a real engine and shop: happy path, failure → incident → retry, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import grpc
+import httpx
+import pytest
+from pyzeebe.proto import gateway_pb2, gateway_pb2_grpc
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from medcam.console.clients.errors import BackendError
+from medcam.console.events import (
+    CallbackAttempt,
+    IncidentRaised,
+    IncidentResolved,
+    InstanceStarted,
+    JobActivated,
+    JobFailed,
+    StageAbandoned,
+    StageCompleted,
+)
+from medcam.console.orders import OrderSummary
+from medcam.console.runtime import ConsoleRuntime
+from tests.e2e.conftest import Recorder, fast_settings
+
+ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+async def _order(runtime: ConsoleRuntime, order_id: str) -> dict:
+    assert runtime.medusa is not None
+    return await runtime.medusa.get_order(order_id)
+
+
+async def test_five_orders_reach_completed_with_the_seed_metadata(console):
+    runtime, events = console
+    made = [await runtime.demo.create() for _ in range(5)]
+    ids = {o["id"] for o in made}
+    runtime.feed.poke()
+
+    await events.wait_for(
+        lambda: ids <= {e.order_id for e in events.of(StageCompleted, stage="send-notification")}
+    )
+    for order_id in ids:
+        ok_statuses = [e.status for e in events.of(CallbackAttempt, order_id=order_id) if e.ok]
+        assert ok_statuses == ["payment_verified", "inventory_reserved", "completed"]
+        started = events.of(InstanceStarted, order_id=order_id)
+        assert len(started) == 1, "auto-start creates exactly one instance per order"
+        order = await _order(runtime, order_id)
+        meta = order["metadata"]
+        assert order["status"] == "completed"
+        assert meta["workflow_status"] == "completed"
+        assert meta["workflow_instance"] == str(started[0].process_instance_key)
+        assert meta["workflow_message"] == "Customer notified - Order complete!"
+        assert ISO_MS.match(meta["workflow_started_at"]) and ISO_MS.match(meta["last_updated"])
+        assert "workflow_error" not in meta, "empty error keys are deleted, not stored"
+    # The instances are finished in the engine too.
+    for started in events.of(InstanceStarted):
+        instance = await runtime.rest.process_instance(started.process_instance_key)
+        assert instance is not None and instance["state"] == "COMPLETED"
+
+
+class FlakyMedusa:
+    """A real HTTP front for the shop whose /demo answers 500 while ``broken``."""
+
+    def __init__(self, shop_url: str) -> None:
+        self.shop_url = shop_url
+        self.broken = True
+        self.demo_calls = 0
+        self.app = Starlette(routes=[Route("/{path:path}", self.forward, methods=["GET", "POST"])])
+
+    async def forward(self, request: Request) -> Response:
+        if request.url.path == "/demo" and request.method == "POST":
+            self.demo_calls += 1
+            if self.broken:
+                return Response('{"success": false, "error": "database unavailable"}', 500,
+                                media_type="application/json")
+        async with httpx.AsyncClient(base_url=self.shop_url) as http:
+            upstream = await http.request(
+                request.method, request.url.path, params=request.query_params,
+                content=await request.body(), headers={"content-type": request.headers.get("content-type", "")},
+            )
+        return Response(upstream.content, upstream.status_code, media_type="application/json")
+
+
+async def test_failing_callback_raises_incident_and_retry_completes(tmp_path, backends, asgi_server):
+    flaky = FlakyMedusa(backends.shop_url)
+    async with asgi_server(flaky.app) as medusa_url:
+        settings = fast_settings(tmp_path, backends, medusa_backend_url=medusa_url)
+        runtime = ConsoleRuntime(settings)
+        events = Recorder()
+        runtime.bus.subscribe(events)
+        await runtime.start()
+        runtime.start_background()
+        try:
+            order_id = (await runtime.demo.create())["id"]
+            runtime.feed.poke()
+            raised = await events.wait_for(
+                lambda: [e for e in events.of(IncidentRaised, order_id=order_id) if e.incident_key], timeout=30
+            )
+            # 3 job retries × 3 callback attempts, each job failure with back-off.
+            attempts = events.of(CallbackAttempt, order_id=order_id)
+            assert [a.attempt for a in attempts] == [1, 2, 3] * 3
+            assert all(a.http_status == 500 and not a.ok for a in attempts)
+            assert [a.next_delay_s for a in attempts[:3]] == [0.02, 0.04, None]
+            failed = events.of(JobFailed, order_id=order_id)
+            assert [f.retries_left for f in failed] == [2, 1, 0]
+            assert all(f.backoff_ms == 100 for f in failed)
+            assert raised[0].stage == "verify-payment"
+            assert "HTTP 500" in raised[0].error
+            # Shown: the incident is in the console's state (what the panel renders).
+            assert runtime.state.incident_for_order(order_id) is not None
+
+            flaky.broken = False
+            order = OrderSummary.from_medusa(await runtime.medusa.get_order(order_id))
+            resolved = await runtime.fulfillment.retry(order)
+            assert resolved == 1
+            await events.wait_for(lambda: events.of(StageCompleted, order_id=order_id, stage="send-notification"))
+            assert events.of(IncidentResolved)
+            final = await runtime.medusa.get_order(order_id)
+            assert final["status"] == "completed"
+            assert final["metadata"]["workflow_status"] == "completed"
+            await events.wait_for(lambda: runtime.state.incident_for_order(order_id) is None)
+        finally:
+            await runtime.stop()
+
+
+async def test_retry_without_incident_says_so(console):
+    runtime, events = console
+    order_id = (await runtime.demo.create())["id"]
+    runtime.feed.poke()
+    await events.wait_for(lambda: events.of(StageCompleted, order_id=order_id, stage="send-notification"))
+    order = OrderSummary.from_medusa(await runtime.medusa.get_order(order_id))
+    from medcam.console.fulfillment import FulfillmentError
+
+    with pytest.raises(FulfillmentError, match="no open incident"):
+        await runtime.fulfillment.retry(order)
+
+
+async def test_cancel_mid_flight_stops_the_order(tmp_path, backends):
+    settings = fast_settings(tmp_path, backends, stage_delays=(1.5, 0.05, 0.05))
+    runtime = ConsoleRuntime(settings)
+    events = Recorder()
+    runtime.bus.subscribe(events)
+    await runtime.start()
+    runtime.start_background()
+    try:
+        order_id = (await runtime.demo.create())["id"]
+        runtime.feed.poke()
+        activated = await events.wait_for(lambda: events.of(JobActivated, order_id=order_id))
+        job_key = activated[0].job_key
+        order = OrderSummary.from_medusa(await runtime.medusa.get_order(order_id))
+        assert order.workflow_status == "started"
+        await runtime.fulfillment.cancel(order)
+
+        await events.wait_for(lambda: events.of(StageAbandoned, order_id=order_id))
+        assert not events.of(CallbackAttempt, order_id=order_id), "no late callback after cancel"
+        assert not events.of(StageCompleted, order_id=order_id)
+        meta = (await runtime.medusa.get_order(order_id))["metadata"]
+        assert meta["workflow_status"] == "cancelled"
+        instance = await runtime.rest.process_instance(order.workflow_instance)
+        assert instance["state"] == "TERMINATED"
+        # The job is gone from the engine.
+        async with grpc.aio.insecure_channel(backends.zeebe_address) as channel:
+            stub = gateway_pb2_grpc.GatewayStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.UpdateJobRetries(gateway_pb2.UpdateJobRetriesRequest(jobKey=job_key, retries=3))
+            assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+        # Cancelling twice is refused clearly, not a crash.
+        with pytest.raises(BackendError):
+            await runtime.zeebe.cancel_instance(order.workflow_instance)
+    finally:
+        await runtime.stop()
+
+
+async def test_manual_start_when_auto_start_is_off(tmp_path, backends):
+    runtime = ConsoleRuntime(fast_settings(tmp_path, backends, auto_start=False))
+    events = Recorder()
+    runtime.bus.subscribe(events)
+    await runtime.start()
+    runtime.start_background()
+    try:
+        order_id = (await runtime.demo.create())["id"]
+        runtime.feed.poke()
+        await events.wait_for(lambda: order_id in runtime.state.orders)
+        assert not events.of(InstanceStarted, order_id=order_id)
+        key = await runtime.fulfillment.start(runtime.state.orders[order_id].order)
+        await events.wait_for(lambda: events.of(StageCompleted, order_id=order_id, stage="send-notification"))
+        meta = (await runtime.medusa.get_order(order_id))["metadata"]
+        assert meta["workflow_instance"] == str(key)
+        assert meta["workflow_status"] == "completed"
+    finally:
+        await runtime.stop()
