@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
-import uvicorn
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from pyzeebe.proto import gateway_pb2_grpc
+
+from medcam.http_serving import HttpServer
 
 from .clock import Clock, SystemClock
 from .committer import GroupCommitter
@@ -28,14 +26,6 @@ log = logging.getLogger(__name__)
 
 GATEWAY_SERVICE = "gateway_protocol.Gateway"
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-
-
-class _EmbeddedUvicorn(uvicorn.Server):
-    """A uvicorn server that leaves the host process's signal handlers alone."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 class EngineServer:
@@ -54,9 +44,7 @@ class EngineServer:
         self._longpoll: LongPollRegistry | None = None
         self._grpc: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
-        self._uvicorn: _EmbeddedUvicorn | None = None
-        self._uvicorn_task: asyncio.Task[None] | None = None
-        self._socket: socket.socket | None = None
+        self._rest: HttpServer | None = None
         self.runtime: Runtime | None = None
 
     async def start(self) -> None:
@@ -84,23 +72,10 @@ class EngineServer:
         for service in ("", GATEWAY_SERVICE):
             await health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
-        sock = self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.rest_port))
-        sock.listen(128)
-        sock.setblocking(False)
-        self.rest_port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            RestApi(store, committer).app(), log_level="warning", lifespan="off",
-            access_log=False)
-        self._uvicorn = _EmbeddedUvicorn(config)
-        self._uvicorn_task = asyncio.get_running_loop().create_task(
-            self._uvicorn.serve(sockets=[sock]), name="engine-rest")
-        while not self._uvicorn.started:
-            if self._uvicorn_task.done():
-                self._uvicorn_task.result()
-                raise RuntimeError("the REST server stopped while starting")
-            await asyncio.sleep(0.01)
+        rest = self._rest = HttpServer(
+            RestApi(store, committer).app(), self.host, self.rest_port, "engine REST server")
+        await rest.start()
+        self.rest_port = rest.port
         log.info("engine serving gRPC on %s:%s and REST on %s:%s",
                  self.host, self.grpc_port, self.host, self.rest_port)
 
@@ -115,16 +90,9 @@ class EngineServer:
         if self._grpc is not None:
             await self._grpc.stop(grace)
             self._grpc = None
-        if self._uvicorn is not None and self._uvicorn_task is not None:
-            self._uvicorn.should_exit = True
-            try:
-                await asyncio.wait_for(self._uvicorn_task, timeout=grace + 5)
-            except TimeoutError:
-                self._uvicorn_task.cancel()
-            self._uvicorn = self._uvicorn_task = None
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
+        if self._rest is not None:
+            await self._rest.stop(timeout_s=grace + 5)
+            self._rest = None
         if self._scheduler is not None:
             await self._scheduler.stop()
             self._scheduler = None

@@ -87,8 +87,8 @@ class Recorder:
             if isinstance(e, kind) and all(getattr(e, k) == v for k, v in fields.items())
         ]
 
-    async def wait_for(self, predicate: Callable[[], object], timeout: float = 20.0) -> object:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, predicate: Callable[[], object], within: float = 20.0) -> object:
+        async with asyncio.timeout(within):
             async with self._changed:
                 while not (result := predicate()):
                     await self._changed.wait()
@@ -107,11 +107,3 @@ async def console(tmp_path: Path, backends: Backends) -> AsyncIterator[tuple[Con
         yield runtime, recorder
     finally:
         await runtime.stop()
-
-
-async def wait_until(check: Callable[[], object], timeout: float = 20.0, every: float = 0.05) -> object:
-    """Poll an async-free condition until true (for state that lives in another server)."""
-    async with asyncio.timeout(timeout):
-        while not (result := check()):
-            await asyncio.sleep(every)
-        return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import grpc
@@ -101,7 +100,7 @@ async def test_failing_callback_raises_incident_and_retry_completes(tmp_path, ba
             order_id = (await runtime.demo.create())["id"]
             runtime.feed.poke()
             raised = await events.wait_for(
-                lambda: [e for e in events.of(IncidentRaised, order_id=order_id) if e.incident_key], timeout=30
+                lambda: [e for e in events.of(IncidentRaised, order_id=order_id) if e.incident_key], within=30
             )
             # 3 job retries × 3 callback attempts, each job failure with back-off.
             attempts = events.of(CallbackAttempt, order_id=order_id)
