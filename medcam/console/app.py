@@ -72,7 +72,7 @@ class MedcamApp(App[None]):
             for name, job in self.runtime.background_jobs():
                 self.run_worker(job(), name=name, group=name, exit_on_error=False)
             if self.demo_orders and not self.read_only:
-                self._run("demo-orders", lambda: self.runtime.create_demo_orders(self.demo_orders))
+                self._run("demo-orders", lambda: self.runtime.top_up_demo_orders(self.demo_orders))
 
     def refresh_panels(self) -> None:
         """Pull what changed from the state and diff it into the widgets."""

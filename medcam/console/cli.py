@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", help="hide every write action (start, retry, cancel, new order)")
     parser.add_argument("--no-auto-start", action="store_true", help="do not start fulfillment for new orders (MEDCAM_AUTO_START=false)")
     parser.add_argument("--demo-orders", type=_non_negative, metavar="N",
-                        help="demo orders to create at start on the embedded shop (MEDCAM_DEMO_ORDERS, default 5)")
+                        help="on the embedded shop, create demo orders at start until it holds N (MEDCAM_DEMO_ORDERS, default 5)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("workers", parents=[common], help="run the three job workers headless (for scale-out and service managers)",

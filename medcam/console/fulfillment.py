@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -22,6 +23,8 @@ from medcam.console.events import (
 from medcam.console.orders import OrderSummary
 from medcam.workers.handlers import iso_millis
 from medcam.workers.stages import STATUS_CANCELLED, STATUS_STARTED
+
+log = logging.getLogger(__name__)
 
 #: Job retries given back when the operator retries an incident (the BPMN's own number).
 RETRY_JOB_RETRIES = 3
@@ -152,6 +155,7 @@ class FulfillmentService:
             pass  # Medusa down too: the event above still tells the operator.
 
     def _audit(self, action: str, order_id: str, outcome: str, detail: str = "", by: str = "operator") -> None:
+        log.info("%s %s: %s", action, outcome, detail, extra={"order_id": order_id, "by": by})
         self._bus.publish(
             OperatorAction(at=self._now(), action=action if by == "operator" else f"{by}-{action}",
                            order_id=order_id, outcome=outcome, detail=detail)

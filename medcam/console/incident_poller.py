@@ -74,7 +74,7 @@ class IncidentPoller:
             except BackendError as exc:
                 self._report(False, str(exc))
             else:
-                self._report(True)
+                self._report(True, self._rest.base_url)
             await asyncio.sleep(self.interval_s)
 
     def _report(self, ok: bool, detail: str = "") -> None:

@@ -84,7 +84,7 @@ class OrderFeed:
                 self._report(False, str(exc))
                 delay = min(max(delay * 2, self.interval_s), 30.0)
             else:
-                self._report(True, "")
+                self._report(True, self._medusa.base_url)
                 delay = self.interval_s
             self._wake.clear()
             try:

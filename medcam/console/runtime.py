@@ -138,6 +138,12 @@ class ConsoleRuntime:
         if not await self.medusa.health():
             raise StartupError(f"cannot reach Medusa at {medusa_url} (GET /health failed)")
         self._status("medusa", True, medusa_url)
+        log.info(
+            "console connected",
+            extra={"zeebe": self._target.describe(), "zeebe_rest": rest_url, "medusa": medusa_url,
+                   "embedded": ",".join(
+                       c for c, on in (("engine", s.embedded_engine), ("shop", s.embedded_shop)) if on)},
+        )
 
         self.fulfillment = FulfillmentService(self.zeebe, self.rest or _NoRest(), self.medusa, self.bus, now=self.now)
         self.demo = DemoOrderMaker(self.medusa)
@@ -195,6 +201,12 @@ class ConsoleRuntime:
         self.store.close()
 
     # ------------------------------------------------------------------ helpers
+    async def top_up_demo_orders(self, wanted: int) -> int:
+        """Create demo orders until the shop holds at least ``wanted``; returns how many were made."""
+        assert self.medusa is not None
+        _, existing = await self.medusa.list_orders(limit=1)
+        return await self.create_demo_orders(max(0, wanted - existing))
+
     async def create_demo_orders(self, count: int) -> int:
         """Create ``count`` demo orders; returns how many were made."""
         assert self.demo is not None

@@ -81,6 +81,16 @@ def stages_from_status(status: str | None) -> list[StageProgress]:
     return [StageProgress(DONE if i < done else PENDING) for i in range(len(STAGES))]
 
 
+def _merge_stage(live: StageProgress, implied: StageProgress) -> StageProgress:
+    """Medusa's status is authoritative, but live detail it cannot express is kept:
+    a stage still running or failed, and a stage that finished before a cancel."""
+    if implied.state == PENDING and live.state in (RUNNING, FAILED):
+        return live
+    if implied.state == CANCELLED and live.state == DONE:
+        return live
+    return implied
+
+
 class ConsoleState:
     """Applies events; returns which orders changed so widgets can diff-update."""
 
@@ -123,10 +133,7 @@ class ConsoleState:
             if e.order.workflow_status != previous:
                 implied = stages_from_status(e.order.workflow_status)
                 # Keep live detail (running, failed) where Medusa has not caught up yet.
-                view.stages = [
-                    old if old.state in (RUNNING, FAILED) and new.state == PENDING else new
-                    for old, new in zip(view.stages, implied, strict=True)
-                ]
+                view.stages = [_merge_stage(old, new) for old, new in zip(view.stages, implied, strict=True)]
         if e.order.workflow_instance is not None:
             view.instance_key = e.order.workflow_instance
             self._instance_to_order[view.instance_key] = e.order.id

@@ -16,6 +16,7 @@ from .clock import now_iso
 from .errors import InvalidData, NotAllowed, NotFound
 from .ids import new_id
 from .inputs import DraftOrderInput, OrderUpdate
+from .progress import StageOrder
 from .queries import OrderQuery, Page
 from .schema import open_database
 
@@ -35,13 +36,35 @@ class OrderRecord:
 
 @dataclass(frozen=True)
 class CallbackResult:
-    """The order after a status callback was applied."""
+    """The order after a status callback: applied, or left alone with the reason why."""
 
     id: str
     display_id: int
     status: str
     metadata: dict
     updated_at: str
+    applied: bool = True
+    reason: str | None = None
+    #: True when this is the stored outcome of an earlier callback with the same key.
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class CallbackKey:
+    """An idempotency key, the fingerprint of its callback and the time it arrived (unix s)."""
+
+    key: str
+    fingerprint: str
+    now: float
+
+
+class KeyReuse(Exception):
+    """The idempotency key was already used for a different callback."""
+
+
+#: How long idempotency keys are kept (seconds).
+KEY_RETENTION_S = 7 * 24 * 3600
+_PRUNE_EVERY_S = 3600
 
 
 def _dumps(value: object) -> str:
@@ -67,17 +90,19 @@ class ShopRepository:
     merges into the same order's metadata never lose an update.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, key_retention_s: float = KEY_RETENTION_S) -> None:
         self.db = db
         self._conn = db.conn
         self._lock = threading.RLock()
+        self.key_retention_s = key_retention_s
+        self._pruned_at = float("-inf")
 
     @classmethod
-    def open(cls, path: Path) -> ShopRepository:
+    def open(cls, path: Path, key_retention_s: float = KEY_RETENTION_S) -> ShopRepository:
         """Open the database at ``path`` and seed the built-in catalogue if missing."""
         db = open_database(path)
         seed_catalogue(db)
-        return cls(db)
+        return cls(db, key_retention_s)
 
     def close(self) -> None:
         with self._lock:
@@ -380,23 +405,80 @@ class ShopRepository:
         assert record is not None
         return record
 
-    def apply_callback(self, order_id: str, status: str, message: str) -> CallbackResult | None:
+    def apply_callback(
+        self,
+        order_id: str,
+        status: str,
+        message: str,
+        *,
+        stages: StageOrder | None = None,
+        key: CallbackKey | None = None,
+    ) -> CallbackResult | None:
         """The seed's /demo update: merge workflow_status/message/last_updated; None if unknown.
 
-        ``status == "completed"`` also completes the order.
+        ``status == "completed"`` also completes the order. A callback that ``stages``
+        refuses (a late earlier stage, a cancelled order) changes nothing and comes back
+        with ``applied=False`` and the reason. With ``key``, the outcome is stored with the
+        key in the same transaction, and a repeat gets the stored outcome (``replayed``)
+        without applying anything; a key reused for another callback raises KeyReuse.
         """
         with self._write():
+            if key is not None:
+                stored = self._stored_outcome(key)
+                if stored is not None:
+                    return stored
             row = self._one(
-                "SELECT display_id, status, metadata FROM orders WHERE id = ?", (order_id,)
+                "SELECT display_id, status, metadata, updated_at FROM orders WHERE id = ?",
+                (order_id,),
             )
             if row is None:
                 return None
-            at = now_iso()
             metadata = json.loads(row["metadata"])
-            metadata.update(workflow_status=status, workflow_message=message, last_updated=at)
-            order_status = "completed" if status == "completed" else row["status"]
-            self._conn.execute(
-                "UPDATE orders SET metadata = ?, status = ?, updated_at = ? WHERE id = ?",
-                (_dumps(metadata), order_status, at, order_id),
+            reason = (stages or StageOrder()).refusal(
+                metadata.get("workflow_status"), row["status"], status
             )
-        return CallbackResult(order_id, row["display_id"], order_status, metadata, at)
+            if reason is not None:
+                result = CallbackResult(
+                    order_id, row["display_id"], row["status"], metadata, row["updated_at"],
+                    applied=False, reason=reason,
+                )
+            else:
+                at = now_iso()
+                metadata.update(workflow_status=status, workflow_message=message, last_updated=at)
+                order_status = "completed" if status == "completed" else row["status"]
+                self._conn.execute(
+                    "UPDATE orders SET metadata = ?, status = ?, updated_at = ? WHERE id = ?",
+                    (_dumps(metadata), order_status, at, order_id),
+                )
+                result = CallbackResult(order_id, row["display_id"], order_status, metadata, at)
+            if key is not None:
+                self._store_outcome(key, result)
+        return result
+
+    def _stored_outcome(self, key: CallbackKey) -> CallbackResult | None:
+        row = self._conn.execute(
+            "SELECT fingerprint, outcome FROM callback_keys WHERE key = ? AND created_at >= ?",
+            (key.key, key.now - self.key_retention_s),
+        ).fetchone()
+        if row is None:
+            return None
+        if row[0] != key.fingerprint:
+            raise KeyReuse(f"Idempotency key {key.key!r} was already used for a different callback")
+        return CallbackResult(**json.loads(row[1]), replayed=True)
+
+    def _store_outcome(self, key: CallbackKey, result: CallbackResult) -> None:
+        if key.now - self._pruned_at >= _PRUNE_EVERY_S:
+            self._conn.execute(
+                "DELETE FROM callback_keys WHERE created_at < ?", (key.now - self.key_retention_s,)
+            )
+            self._pruned_at = key.now
+        outcome = {
+            "id": result.id, "display_id": result.display_id, "status": result.status,
+            "metadata": result.metadata, "updated_at": result.updated_at,
+            "applied": result.applied, "reason": result.reason,
+        }
+        self._conn.execute(
+            "INSERT OR REPLACE INTO callback_keys (key, fingerprint, outcome, created_at) "
+            "VALUES (?, ?, ?, ?)",
+            (key.key, key.fingerprint, _dumps(outcome), key.now),
+        )

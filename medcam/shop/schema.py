@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _TABLES: dict[str, dict] = {
     "shop_info": {
@@ -79,6 +79,12 @@ _TABLES: dict[str, dict] = {
         "not_null": {"order_id", "rank", "title", "quantity", "unit_price", "metadata"},
         "foreign_keys": [("order_id", "orders", "id")],
     },
+    # Idempotency keys of applied status callbacks, with the outcome to answer repeats with.
+    "callback_keys": {
+        "columns": {"key": str, "fingerprint": str, "outcome": str, "created_at": float},
+        "pk": "key",
+        "not_null": {"fingerprint", "outcome", "created_at"},
+    },
 }
 
 _INDEXES: list[tuple[str, list[str], bool]] = [
@@ -90,6 +96,7 @@ _INDEXES: list[tuple[str, list[str], bool]] = [
     ("orders", ["is_draft", "created_at"], False),
     ("orders", ["is_draft", "updated_at"], False),
     ("order_items", ["order_id", "rank"], False),
+    ("callback_keys", ["created_at"], False),
 ]
 
 

@@ -45,6 +45,7 @@ class CamundaRest:
         base = base_url.rstrip("/")
         if not base.endswith("/v2"):
             base += "/v2"
+        self.base_url = base
         self._http = httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout_s)
 
     async def close(self) -> None:

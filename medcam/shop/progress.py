@@ -1,0 +1,38 @@
+"""Which status callbacks may still change an order: workflow stages only move forward."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+#: The metadata ``workflow_status`` values in the order the seed's §2.2 shows them.
+WORKFLOW_SEQUENCE: tuple[str, ...] = ("started", "payment_verified", "inventory_reserved", "completed")
+#: Set by the operator (through the Admin API); no status callback may overwrite it.
+CANCELLED = "cancelled"
+#: Medusa's own order status for a cancelled order.
+ORDER_CANCELED = "canceled"
+
+
+class StageOrder:
+    """Ranks known workflow statuses; unknown ones are free-form and never refused."""
+
+    def __init__(self, sequence: Sequence[str] = WORKFLOW_SEQUENCE) -> None:
+        self.sequence = tuple(sequence)
+        self._rank = {status: rank for rank, status in enumerate(self.sequence)}
+
+    def refusal(self, current: object, order_status: str, incoming: str) -> str | None:
+        """Why a callback with ``incoming`` must not be applied now, or None to apply it.
+
+        ``current`` is the order's metadata ``workflow_status`` (any JSON value, or None).
+        A cancelled workflow or order keeps its state; a known stage never moves back to an
+        earlier one. Repeating the current stage is allowed (it refreshes the message).
+        """
+        if order_status == ORDER_CANCELED and incoming != CANCELLED:
+            return "the order is canceled; status callbacks no longer apply"
+        if current == CANCELLED and incoming != CANCELLED:
+            return "the order's workflow was cancelled; status callbacks no longer apply"
+        if not isinstance(current, str):
+            return None
+        now, new = self._rank.get(current), self._rank.get(incoming)
+        if now is not None and new is not None and new < now:
+            return f"the order is already at {current}; {incoming} is an earlier stage"
+        return None

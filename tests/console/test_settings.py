@@ -1,0 +1,74 @@
+"""Settings: seed and Camunda names, aliases, one-line errors, secrets kept out of logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from medcam.console.logging_setup import setup_logging
+from medcam.console.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("ZEEBE_", "CAMUNDA_", "MEDUSA_", "MEDCAM_", "SLACK_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_mean_embedded_everything():
+    settings = load_settings()
+    assert settings.embedded_engine and settings.embedded_shop
+    assert settings.stage_delays == (2.0, 3.0, 1.5)
+    assert settings.auto_start and settings.demo_orders == 5
+
+
+def test_env_file_and_aliases(tmp_path, monkeypatch):
+    env = tmp_path / "prod.env"
+    env.write_text(
+        "ZEEBE_GRPC_ADDRESS=grpcs://abc.bru-2.zeebe.camunda.io:443\n"
+        "CAMUNDA_CLIENT_ID=client\nCAMUNDA_CLIENT_SECRET=very-secret\n"
+        "CAMUNDA_OAUTH_URL=https://login.example/oauth/token\n"
+        "MEDUSA_BACKEND_URL=http://shop.internal:9000/\nMEDCAM_STAGE_DELAYS=zero\n"
+    )
+    monkeypatch.setenv("MEDCAM_DEMO_ORDERS", "2")  # the environment wins over the file
+    settings = load_settings(env)
+    assert settings.zeebe_address == "grpcs://abc.bru-2.zeebe.camunda.io:443"
+    assert settings.zeebe_client_id == "client"
+    assert settings.zeebe_authorization_server_url == "https://login.example/oauth/token"
+    assert settings.medusa_backend_url == "http://shop.internal:9000"
+    assert settings.stage_delays == (0.0, 0.0, 0.0) and settings.demo_orders == 2
+    assert "very-secret" not in repr(settings)
+    assert settings.secrets() == ["very-secret"]
+
+
+def test_dotenv_in_working_directory_is_read(tmp_path):
+    (tmp_path / ".env").write_text("MEDCAM_AUTO_START=false\n")
+    assert load_settings().auto_start is False
+
+
+def test_errors_name_each_variable_and_hide_secret_values(monkeypatch):
+    monkeypatch.setenv("MEDCAM_ENGINE_GRPC_PORT", "70000")
+    monkeypatch.setenv("MEDCAM_LOG_LEVEL", "LOUD")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "MEDCAM_ENGINE_GRPC_PORT='70000'" in message and "MEDCAM_LOG_LEVEL" in message
+    assert "\n" not in message
+
+
+def test_log_file_is_json_lines_and_redacts_secrets(tmp_path):
+    path = setup_logging(tmp_path / "console.log", "INFO", ["hunter2-secret"])
+    logging.getLogger("medcam.test").warning("token is %s", "hunter2-secret", extra={"order_id": "o1"})
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    lines = path.read_text().splitlines()
+    entry = json.loads(lines[-1])
+    assert entry["message"] == "token is ***" and entry["order_id"] == "o1"
+    assert "hunter2-secret" not in path.read_text()
+    logging.getLogger().handlers.clear()

@@ -1,0 +1,88 @@
+"""The view model folds events into per-order stage progress, incidents and attempts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from medcam.console.events import (
+    CallbackAttempt,
+    IncidentRaised,
+    IncidentResolved,
+    InstanceCancelled,
+    JobActivated,
+    OrderSeen,
+    StageCompleted,
+)
+from medcam.console.orders import OrderSummary, order_total
+from medcam.console.state import CANCELLED, DONE, PENDING, RUNNING, ConsoleState, StageProgress
+
+T0 = datetime(2026, 1, 5, 5, 15, tzinfo=UTC)
+
+
+def order(status: str | None = None, instance: int | None = None) -> OrderSummary:
+    metadata = {}
+    if status:
+        metadata["workflow_status"] = status
+    if instance:
+        metadata["workflow_instance"] = str(instance)
+    return OrderSummary(id="o1", display_id=7, status="pending", email="a@b", customer="A B", total=10.0,
+                        currency="EUR", item_count=1, created_at="", updated_at=str(status), metadata=metadata)
+
+
+def test_metadata_status_implies_stage_progress():
+    state = ConsoleState()
+    state.apply(OrderSeen(at=T0, order=order("inventory_reserved", 99)))
+    assert [s.state for s in state.orders["o1"].stages] == [DONE, DONE, PENDING]
+    assert state.order_for_instance(99) == "o1"
+    assert state.take_dirty() == {"o1"} and state.take_dirty() == set()
+
+
+def test_running_stage_moves_with_time_and_survives_a_stale_poll():
+    state = ConsoleState()
+    state.apply(OrderSeen(at=T0, order=order("started", 99)))
+    state.apply(JobActivated(at=T0, order_id="o1", stage="verify-payment", job_key=1,
+                             process_instance_key=99, retries=3, delay_s=2.0))
+    stage = state.orders["o1"].stages[0]
+    assert stage.state == RUNNING
+    assert stage.fraction(T0 + timedelta(seconds=1)) == 0.5
+    assert stage.fraction(T0 + timedelta(seconds=10)) == 0.95, "never shows done before it is"
+    state.apply(OrderSeen(at=T0, order=order("payment_verified", 99)))
+    state.apply(StageCompleted(at=T0, order_id="o1", stage="verify-payment", job_key=1,
+                               process_instance_key=99, duration_s=2.0))
+    assert state.orders["o1"].stages[0] == StageProgress(DONE, T0)
+
+
+def test_cancel_keeps_finished_stages():
+    state = ConsoleState()
+    state.apply(OrderSeen(at=T0, order=order("payment_verified", 99)))
+    state.apply(InstanceCancelled(at=T0, order_id="o1", process_instance_key=99))
+    state.apply(OrderSeen(at=T0, order=order("cancelled", 99)))
+    assert [s.state for s in state.orders["o1"].stages] == [DONE, CANCELLED, CANCELLED]
+
+
+def test_incident_from_worker_then_rest_then_resolved():
+    state = ConsoleState()
+    state.apply(OrderSeen(at=T0, order=order("started", 99)))
+    state.apply(IncidentRaised(at=T0, order_id="o1", stage="verify-payment", job_key=5,
+                               process_instance_key=99, error="boom"))
+    state.apply(IncidentRaised(at=T0, order_id="o1", stage="verify-payment", job_key=5,
+                               process_instance_key=99, error="boom", incident_key=77))
+    assert len(state.incidents) == 1 and state.incident_for_order("o1").incident_key == 77
+    state.apply(IncidentResolved(at=T0, incident_key=77, process_instance_key=99))
+    assert state.incident_for_order("o1") is None
+
+
+def test_callback_attempts_are_kept_newest_first_and_bounded():
+    state = ConsoleState(max_callbacks=3)
+    for n in range(5):
+        state.apply(CallbackAttempt(at=T0, order_id="o1", stage="verify-payment", status="payment_verified",
+                                    attempt=n, max_attempts=3, ok=False, http_status=500, error="x",
+                                    latency_ms=1.0, next_delay_s=1.0))
+    assert [a.attempt for a in state.callbacks] == [4, 3, 2]
+
+
+def test_order_total_prefers_the_summary():
+    # Medusa 2.12 can list a wrong `total` while summary.current_order_total is right.
+    assert order_total({"total": 0, "summary": {"current_order_total": 42.5}}) == 42.5
+    assert order_total({"total": "12.5"}) == 12.5
+    assert order_total({}) is None

@@ -1,0 +1,95 @@
+"""The Textual app driven by keys against a real runtime (engine and shop on loopback)."""
+
+from __future__ import annotations
+
+from medcam.console.app import MedcamApp
+from medcam.console.events import InstanceCancelled, InstanceStarted, OrderSeen, StageCompleted
+from medcam.console.runtime import ConsoleRuntime
+from medcam.console.widgets.orders_table import OrdersTable
+from tests.e2e.conftest import Recorder, fast_settings
+
+SIZE = (120, 36)
+
+
+async def _runtime(tmp_path, backends, **overrides) -> tuple[ConsoleRuntime, Recorder]:
+    runtime = ConsoleRuntime(fast_settings(tmp_path, backends, auto_start=False, **overrides))
+    events = Recorder()
+    runtime.bus.subscribe(events)
+    await runtime.start()
+    return runtime, events
+
+
+def _cell(app: MedcamApp, order_id: str, column: str) -> str:
+    return str(app.screen.query_one(OrdersTable).get_cell(order_id, column))
+
+
+async def test_new_order_then_start_by_keys(tmp_path, backends):
+    runtime, events = await _runtime(tmp_path, backends)
+    app = MedcamApp(runtime)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("n")
+            seen = await events.wait_for(lambda: events.of(OrderSeen))
+            order_id = seen[0].order.id
+            await pilot.pause(0.3)  # one refresh tick draws the row
+            assert _cell(app, order_id, "Workflow") == "-"
+            await pilot.press("s")
+            await events.wait_for(lambda: events.of(StageCompleted, order_id=order_id, stage="send-notification"))
+            await events.wait_for(
+                lambda: any(e.order.workflow_status == "completed" for e in events.of(OrderSeen) if e.order.id == order_id)
+            )
+            await pilot.pause(0.3)
+            assert _cell(app, order_id, "Workflow") == "completed"
+            assert len(events.of(InstanceStarted, order_id=order_id)) == 1
+    finally:
+        await runtime.stop()
+
+
+async def test_cancel_asks_and_only_yes_cancels(tmp_path, backends):
+    runtime, events = await _runtime(tmp_path, backends, stage_delays=(5.0, 0.05, 0.05))
+    app = MedcamApp(runtime)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("n")
+            seen = await events.wait_for(lambda: events.of(OrderSeen))
+            order_id = seen[0].order.id
+            await pilot.pause(0.3)
+            await pilot.press("s")
+            await events.wait_for(lambda: events.of(InstanceStarted, order_id=order_id))
+            await events.wait_for(
+                lambda: any(e.order.workflow_instance for e in events.of(OrderSeen) if e.order.id == order_id)
+            )
+            await pilot.press("c")
+            await pilot.pause()
+            assert type(app.screen).__name__ == "ConfirmDialog"
+            await pilot.press("n")  # keep it
+            await pilot.pause()
+            assert not events.of(InstanceCancelled)
+            await pilot.press("c")
+            await pilot.pause()
+            await pilot.press("y")
+            await events.wait_for(lambda: events.of(InstanceCancelled, order_id=order_id))
+            meta = (await runtime.medusa.get_order(order_id))["metadata"]
+            assert meta["workflow_status"] == "cancelled"
+    finally:
+        await runtime.stop()
+
+
+async def test_read_only_hides_and_refuses_write_actions(tmp_path, backends):
+    runtime, events = await _runtime(tmp_path, backends)
+    await runtime.demo.create()
+    app = MedcamApp(runtime, read_only=True)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await events.wait_for(lambda: events.of(OrderSeen))
+            await pilot.pause(0.3)
+            enabled = {active.binding.action for active in app.active_bindings.values() if active.enabled}
+            assert {"start", "retry", "cancel", "new_order"}.isdisjoint(enabled)
+            assert {"help", "quit"} <= enabled
+            await pilot.press("s", "n", "c")
+            await pilot.pause(0.3)
+            assert type(app.screen).__name__ == "MainScreen", "no confirm dialog in read-only mode"
+            assert not events.of(InstanceStarted)
+            assert len(events.of(OrderSeen)) == 1, "no demo order was created"
+    finally:
+        await runtime.stop()
