@@ -65,7 +65,13 @@ async def _measure(
     runtime: ConsoleRuntime, count: int, concurrency: int, delays: tuple[float, ...], timeout_s: float
 ) -> dict[str, Any]:
     assert runtime.demo is not None and runtime.fulfillment is not None and runtime.medusa is not None
-    made = await asyncio.gather(*(runtime.demo.create() for _ in range(count)))
+    creating = asyncio.Semaphore(8)
+
+    async def create() -> dict[str, Any]:
+        async with creating:
+            return await runtime.demo.create()
+
+    made = await asyncio.gather(*(create() for _ in range(count)))
     orders = [OrderSummary.from_medusa(o) for o in made]
     last_stage = STAGES[-1].task_type
     started: dict[str, float] = {}

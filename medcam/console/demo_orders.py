@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
@@ -16,8 +17,13 @@ class DemoOrderMaker:
         self._medusa = medusa
         self._rng = random.Random(seed)
         self._catalogue: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] | None = None
+        self._loading = asyncio.Lock()
 
     async def _load(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        async with self._loading:
+            return await self._load_once()
+
+    async def _load_once(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         if self._catalogue is None:
             regions = await self._medusa.list_regions()
             products = [p for p in await self._medusa.list_products() if p.get("variants")]

@@ -23,6 +23,7 @@ from medcam.workers.events import (
     WorkerStatus,
 )
 from medcam.workers.handlers import MissingOrderId, StageAbandonedError, StageHandler
+from medcam.workers.http import BoundedAsyncClient
 from medcam.workers.settings import WorkerSettings
 from medcam.workers.slack import SlackNotifier
 from medcam.workers.stages import STAGE_BY_TYPE, STAGES
@@ -57,9 +58,7 @@ class FulfillmentWorkers:
         self._on_event = on_event
         self._now = now or (lambda: datetime.now(UTC))
         self._own_http = http is None
-        self._http = http or httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16)
-        )
+        self._http = http or BoundedAsyncClient()
         self.callback = StatusCallback(
             self._http,
             settings.medusa_url,

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from medcam.console.clients.errors import BackendError
+from medcam.workers.http import BoundedAsyncClient
 
 
 class MedusaAdmin:
@@ -16,12 +17,7 @@ class MedusaAdmin:
         # Medusa v2 secret API keys authenticate as HTTP Basic with the key as user name.
         auth = httpx.BasicAuth(api_key, "") if api_key else None
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            auth=auth,
-            timeout=timeout_s,
-            limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
-        )
+        self._http = BoundedAsyncClient(base_url=self.base_url, auth=auth, timeout=timeout_s)
 
     async def close(self) -> None:
         await self._http.aclose()
