@@ -69,3 +69,28 @@ def test_bench_runs_orders_through_the_whole_path(tmp_path):
     assert figures["orders"] == 5 and figures["completed"] == 5 and figures["incidents"] == 0
     assert figures["latency_ms"]["p50"] > 0
     assert set(figures["overhead_ms"]) == {"p50", "p99"}
+
+
+def test_engine_command_serves_and_stops_on_sigterm(tmp_path):
+    import signal
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ZEEBE_", "MEDUSA_", "MEDCAM_"))}
+    environment["MEDCAM_DATA_DIR"] = str(tmp_path / "data")
+    process = subprocess.Popen(
+        CLI + ["engine", "--grpc-port", "0", "--rest-port", "0", "--shop-port", "0"],
+        cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        banner = process.stdout.readline()
+        assert banner.startswith("medcam-console engine: Zeebe gRPC 127.0.0.1:"), banner
+        rest = banner.split("REST ")[1].split(",")[0]
+        import httpx
+
+        topology = httpx.get(f"{rest}/topology", timeout=5).json()
+        assert topology["brokers"][0]["partitions"][0]["role"].upper() == "LEADER"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -195,3 +195,14 @@ async def test_manual_start_when_auto_start_is_off(tmp_path, backends):
         assert meta["workflow_status"] == "completed"
     finally:
         await runtime.stop()
+
+
+async def test_unreachable_medusa_is_one_clear_startup_error(tmp_path, backends):
+    from medcam.console.runtime import StartupError
+
+    runtime = ConsoleRuntime(fast_settings(tmp_path, backends, medusa_backend_url="http://127.0.0.1:9"))
+    try:
+        with pytest.raises(StartupError, match=r"^cannot reach Medusa at http://127.0.0.1:9 \(GET /health failed\)$"):
+            await runtime.start()
+    finally:
+        await runtime.stop()
