@@ -7,11 +7,16 @@ import time
 from collections.abc import AsyncGenerator
 
 import httpx
-from oauthlib.oauth2 import BackendApplicationClient
+import requests
+from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
 #: Refresh this many seconds before the token's stated expiry.
 LEEWAY_S = 60
+
+
+class TokenError(httpx.HTTPError):
+    """No token could be had (bad credentials, issuer down); callers see an httpx error."""
 
 
 class ClientCredentialsAuth(httpx.Auth):
@@ -50,6 +55,11 @@ class ClientCredentialsAuth(httpx.Auth):
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         async with self._lock:
             if self._expired():
-                await asyncio.to_thread(self._fetch)
+                try:
+                    await asyncio.to_thread(self._fetch)
+                except OAuth2Error as exc:
+                    raise TokenError(f"OAuth token request refused: {exc.error}: {exc.description or ''}") from None
+                except (requests.RequestException, ValueError) as exc:
+                    raise TokenError(f"OAuth token request failed: {type(exc).__name__}") from None
         request.headers["Authorization"] = f"Bearer {self._session.token['access_token']}"
         yield request
