@@ -27,7 +27,6 @@ __all__ = [
     "IncidentRaised",
     "IncidentResolved",
     "InstanceCancelled",
-    "InstanceCompleted",
     "InstanceStarted",
     "JobActivated",
     "JobFailed",
@@ -59,12 +58,6 @@ class InstanceStarted(WorkerEvent):
 class StartFailed(WorkerEvent):
     order_id: str
     error: str
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceCompleted(WorkerEvent):
-    order_id: str
-    process_instance_key: int
 
 
 @dataclass(frozen=True, slots=True)

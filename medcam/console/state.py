@@ -13,7 +13,6 @@ from medcam.console.events import (
     IncidentRaised,
     IncidentResolved,
     InstanceCancelled,
-    InstanceCompleted,
     InstanceStarted,
     JobActivated,
     JobFailed,
@@ -207,13 +206,6 @@ class ConsoleState:
         view.stages = [s if s.state == DONE else StageProgress(CANCELLED) for s in view.stages]
         return {e.order_id}
 
-    def _instance_completed(self, e: InstanceCompleted) -> set[str]:
-        view = self.orders.get(e.order_id)
-        if view is None:
-            return set()
-        view.stages = [StageProgress(DONE) for _ in STAGES]
-        return {e.order_id}
-
     def _callback(self, e: CallbackAttempt) -> set[str]:
         self.callbacks.appendleft(e)
         return set()
@@ -244,7 +236,6 @@ _HANDLERS = {
     InstanceStarted: ConsoleState._instance_started,
     StartFailed: ConsoleState._start_failed,
     InstanceCancelled: ConsoleState._instance_cancelled,
-    InstanceCompleted: ConsoleState._instance_completed,
     CallbackAttempt: ConsoleState._callback,
     EngineStatus: ConsoleState._backend,
     WorkerStatus: ConsoleState._worker_status,

@@ -28,14 +28,14 @@ def _short_error(error: str) -> str:
     text = " ".join(error.split())
     if ": " in text and len(text) > 40:
         text = text.split(": ", 1)[1]
-    return text[:10]
+    return text.split(":", 1)[0][:9]
 
 
 class IncidentsPanel(DataTable):
     """Rebuilt when the set of incidents changes (it is small); row key = job key."""
 
     COLUMNS = ("Order", "Stage", "Since", "Error", "Incident")
-    WIDTHS = (6, 9, 6, 10, 16)
+    WIDTHS = (6, 9, 6, 9, 16)
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
