@@ -68,8 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="medcam-console", description=DESCRIPTION, parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--no-workers", action="store_true", help="run no job workers (a pure viewer)")
-    parser.add_argument("--read-only", action="store_true", help="hide every write action (start, retry, cancel, new order)")
+    parser.add_argument("--no-workers", action="store_true",
+                        help="run no job workers and start nothing automatically (a pure viewer)")
+    parser.add_argument("--read-only", action="store_true",
+                        help="hide every write action (start, retry, cancel, new order); no auto-start")
     parser.add_argument("--no-auto-start", action="store_true", help="do not start fulfillment for new orders (MEDCAM_AUTO_START=false)")
     parser.add_argument("--demo-orders", type=_non_negative, metavar="N",
                         help="on the embedded shop, create demo orders at start until it holds N (MEDCAM_DEMO_ORDERS, default 5)")
@@ -143,7 +145,9 @@ def _run_console(args: argparse.Namespace, settings: Settings) -> int:
     from medcam.console.app import MedcamApp
     from medcam.console.runtime import ConsoleRuntime, StartupError
 
-    runtime = ConsoleRuntime(settings, workers=not args.no_workers)
+    # A viewer (--no-workers) or a read-only console never writes: no auto-start, no demo orders.
+    writes = not (args.no_workers or args.read_only)
+    runtime = ConsoleRuntime(settings, workers=not args.no_workers, auto_start=settings.auto_start and writes)
     where = "embedded engine and shop" if (settings.embedded_engine or settings.embedded_shop) else "Zeebe and Medusa"
     print(f"medcam-console: connecting to {where} (data in {settings.data_dir}) …", file=sys.stderr)
     loop = asyncio.new_event_loop()
@@ -153,7 +157,7 @@ def _run_console(args: argparse.Namespace, settings: Settings) -> int:
         except StartupError as exc:
             loop.run_until_complete(runtime.stop())
             return _fail(str(exc))
-        demo = settings.demo_orders if settings.embedded_shop else 0
+        demo = settings.demo_orders if settings.embedded_shop and writes else 0
         mode = "read-only" if args.read_only else ("viewer" if args.no_workers else "")
         app = MedcamApp(runtime, read_only=args.read_only, demo_orders=demo, mode=mode)
         asyncio.set_event_loop(loop)
