@@ -1,21 +1,31 @@
-"""The shop's ASGI application: ``create_app(db_path)`` wires storage, /demo and /admin routes."""
+"""The shop's ASGI application: ``create_app(db_path)`` wires storage, guards and the routes."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from .admin import admin_routes
+from .apikey import ApiKeyMiddleware
+from .bodylimit import MAX_BODY_BYTES, BodyLimitMiddleware
 from .callback import callback_routes
-from .errors import medusa_error
-from .repository import ShopRepository
+from .errors import error_for_path
+from .openapi import openapi_document, openapi_routes
+from .progress import WORKFLOW_SEQUENCE, StageOrder
+from .ratelimit import RateLimit, RateLimitMiddleware, TokenBuckets
+from .repository import KEY_RETENTION_S, ShopRepository
+
+#: Generous enough for the benchmark (~1,000 req/s from one client) never to be throttled.
+DEFAULT_RATE_LIMIT = RateLimit(rate=2000.0, burst=4000)
 
 
 async def _health(request: Request) -> Response:
@@ -24,21 +34,37 @@ async def _health(request: Request) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    path = request.url.path
     if exc.status_code == 404:
-        message = f"Route {request.method} {request.url.path} not found"
-        return medusa_error(404, "not_found", message)
+        return error_for_path(path, 404, "not_found", f"Route {request.method} {path} not found")
     if exc.status_code == 405:
-        message = f"Method {request.method} is not allowed on {request.url.path}"
-        return medusa_error(405, "not_allowed", message)
-    return medusa_error(exc.status_code, "invalid_data", str(exc.detail))
+        message = f"Method {request.method} is not allowed on {path}"
+        return error_for_path(path, 405, "not_allowed", message)
+    return error_for_path(path, exc.status_code, "invalid_data", str(exc.detail))
 
 
-def create_app(db_path: Path) -> Starlette:
+def create_app(
+    db_path: Path,
+    *,
+    callback_secret: str | None = None,
+    api_key: str | None = None,
+    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    clock: Callable[[], float] = time.time,
+    key_retention_s: float = KEY_RETENTION_S,
+    workflow_statuses: Sequence[str] = WORKFLOW_SEQUENCE,
+) -> Starlette:
     """The shop app over the SQLite file ``db_path`` (created, migrated and seeded now).
 
+    ``callback_secret``: POST /demo must be signed with it (401 otherwise). ``api_key``:
+    /admin needs it as HTTP Basic user name or Bearer token (401 otherwise). Empty or None
+    turns either check off. ``rate_limit`` (None: off) applies per client address;
+    ``max_body_bytes`` caps request bodies (413). ``clock`` (unix seconds) drives the
+    signature window, the rate limiter and idempotency-key retention. ``workflow_statuses``
+    are the stages, in order, that callbacks may not move backwards through.
     The database connection is closed when the app's lifespan ends.
     """
-    repository = ShopRepository.open(Path(db_path))
+    repository = ShopRepository.open(Path(db_path), key_retention_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,14 +73,30 @@ def create_app(db_path: Path) -> Starlette:
         finally:
             repository.close()
 
+    middleware = []
+    if rate_limit is not None:
+        middleware.append(Middleware(RateLimitMiddleware, buckets=TokenBuckets(rate_limit, clock)))
+    middleware.append(Middleware(BodyLimitMiddleware, max_bytes=max_body_bytes))
+    if api_key:
+        middleware.append(Middleware(ApiKeyMiddleware, key=api_key))
+    document = openapi_document(api_key=bool(api_key), signed_callbacks=bool(callback_secret))
     app = Starlette(
         routes=[
             Route("/health", _health, methods=["GET"]),
-            *callback_routes(repository),
+            *openapi_routes(document),
+            *callback_routes(
+                repository,
+                secret=callback_secret or None,
+                clock=clock,
+                stages=StageOrder(workflow_statuses),
+            ),
             *admin_routes(repository),
         ],
+        middleware=middleware,
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
+    # Strict paths, as every route is documented: "/admin/orders/" is a 404, not a redirect.
+    app.router.redirect_slashes = False
     app.state.repository = repository
     return app

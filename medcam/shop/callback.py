@@ -1,16 +1,30 @@
-"""The seed's status-callback route: ``POST /demo`` updates an order, ``GET /demo`` is health."""
+"""The seed's status-callback route: ``POST /demo`` updates an order, ``GET /demo`` is health.
+
+With a callback secret, each POST must be signed (``medcam.workers.signing``), else 401.
+A callback that would move a known workflow stage backwards, or touch a cancelled order,
+is answered 200 with ``"applied": false`` and the reason, and changes nothing: the worker
+counts any 2xx as delivered, and a late duplicate is expected under retries, not an error
+that should fail the job. ``X-Idempotency-Key`` makes a repeat answer the stored body.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from medcam.workers.signing import verify
+
 from .clock import now_iso
-from .jsonbody import BodyError, read_object, type_name
-from .repository import ShopRepository
+from .errors import callback_failure
+from .idempotency import fingerprint, read_key
+from .jsonbody import BodyError, parse_object, type_name
+from .progress import StageOrder
+from .repository import CallbackKey, CallbackResult, KeyReuse, ShopRepository
 
 log = logging.getLogger(__name__)
 
@@ -18,10 +32,9 @@ EXPECTED = "a JSON object with orderId, status and message"
 MAX_ID = 200
 MAX_STATUS = 100
 MAX_MESSAGE = 4000
-
-
-def _failure(status_code: int, error: str) -> JSONResponse:
-    return JSONResponse({"success": False, "error": error}, status_code=status_code)
+#: Sent with 401: how a callback must authenticate.
+SIGNATURE_CHALLENGE = 'HMAC-SHA256 realm="medcam-shop"'
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def _required_text(body: dict, field: str, maximum: int) -> str | None:
@@ -64,8 +77,30 @@ def validate_callback(body: dict) -> list[str]:
     return problems
 
 
-def callback_routes(repository: ShopRepository) -> list[Route]:
-    """The ``/demo`` routes bound to ``repository``."""
+def callback_body(order_id: str, status: str, result: CallbackResult) -> dict:
+    """The 200 answer: ``applied`` says whether the order changed; ``reason`` why not."""
+    body: dict = {"success": True, "orderId": order_id, "status": status, "applied": result.applied}
+    if result.reason is not None:
+        body["reason"] = result.reason
+    body["order"] = {
+        "id": result.id,
+        "display_id": result.display_id,
+        "status": result.status,
+        "metadata": result.metadata,
+        "updated_at": result.updated_at,
+    }
+    return body
+
+
+def callback_routes(
+    repository: ShopRepository,
+    *,
+    secret: str | None = None,
+    clock: Callable[[], float] = time.time,
+    stages: StageOrder | None = None,
+) -> list[Route]:
+    """The ``/demo`` routes bound to ``repository``; ``secret`` makes POSTs need a signature."""
+    stages = stages or StageOrder()
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse(
@@ -73,34 +108,45 @@ def callback_routes(repository: ShopRepository) -> list[Route]:
         )
 
     async def update(request: Request) -> JSONResponse:
+        raw = await request.body()
+        if secret:
+            reason = verify(secret, request.headers, raw, clock())
+            if reason is not None:
+                return callback_failure(
+                    401,
+                    f"Invalid callback signature: {reason}",
+                    headers={"WWW-Authenticate": SIGNATURE_CHALLENGE},
+                )
         try:
-            body = await read_object(request, EXPECTED)
+            body = parse_object(raw, EXPECTED)
         except BodyError as exc:
-            return _failure(400, str(exc))
+            return callback_failure(400, str(exc))
         problems = validate_callback(body)
-        if problems:
-            return _failure(400, "; ".join(problems))
-        order_id, status = body["orderId"], body["status"]
         try:
-            result = repository.apply_callback(order_id, status, body.get("message", ""))
+            key = read_key(request.headers)
+        except ValueError as exc:
+            problems.append(str(exc))
+        if problems:
+            return callback_failure(400, "; ".join(problems))
+        order_id, status = body["orderId"], body["status"]
+        message = body.get("message", "")
+        stamp = None if key is None else CallbackKey(
+            key, fingerprint(order_id, status, message), clock()
+        )
+        try:
+            result = repository.apply_callback(
+                order_id, status, message, stages=stages, key=stamp
+            )
+        except KeyReuse as exc:
+            return callback_failure(422, str(exc))
         except Exception:
             log.exception("status callback for order %s (status %s) failed", order_id, status)
-            return _failure(500, "Internal server error while updating the order")
+            return callback_failure(500, "Internal server error while updating the order")
         if result is None:
-            return _failure(404, f"Order {order_id} not found")
-        return JSONResponse(
-            {
-                "success": True,
-                "orderId": order_id,
-                "status": status,
-                "order": {
-                    "id": result.id,
-                    "display_id": result.display_id,
-                    "status": result.status,
-                    "metadata": result.metadata,
-                    "updated_at": result.updated_at,
-                },
-            }
-        )
+            return callback_failure(404, f"Order {order_id} not found")
+        if not result.applied and not result.replayed:
+            log.info("status callback %s for order %s not applied: %s", status, order_id, result.reason)
+        headers = {REPLAYED_HEADER: "true"} if result.replayed else None
+        return JSONResponse(callback_body(order_id, status, result), headers=headers)
 
     return [Route("/demo", health, methods=["GET"]), Route("/demo", update, methods=["POST"])]

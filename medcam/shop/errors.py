@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+#: The seed's status-callback route; its errors keep the seed's shape.
+CALLBACK_PATH = "/demo"
+
 
 class ShopError(Exception):
     """An expected failure with a Medusa error type and an HTTP status."""
@@ -39,3 +42,19 @@ class NotFound(ShopError):
 def medusa_error(status_code: int, error_type: str, message: str) -> JSONResponse:
     """A JSON error response in Medusa's shape."""
     return JSONResponse({"type": error_type, "message": message}, status_code=status_code)
+
+
+def callback_failure(status_code: int, error: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A JSON error response in the seed's /demo shape ``{"success": false, "error": …}``."""
+    return JSONResponse({"success": False, "error": error}, status_code=status_code, headers=headers)
+
+
+def error_for_path(
+    path: str, status_code: int, error_type: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """An error in the shape the route at ``path`` answers with: the seed's for /demo, else Medusa's."""
+    if path == CALLBACK_PATH:
+        return callback_failure(status_code, message, headers)
+    return JSONResponse(
+        {"type": error_type, "message": message}, status_code=status_code, headers=headers
+    )

@@ -1,4 +1,7 @@
-"""Reading a request body that must be one JSON object, with a precise reason when it is not."""
+"""Reading a request body that must be one JSON object, with a precise reason when it is not.
+
+Size is not checked here: ``BodyLimitMiddleware`` answers oversized bodies with 413 first.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ import json
 
 from starlette.requests import Request
 
-MAX_BODY_BYTES = 1_048_576
+#: Deeper JSON is refused: nesting that deep is never meaningful and strains recursion.
+MAX_DEPTH = 100
 
 
 class BodyError(ValueError):
@@ -36,8 +40,6 @@ def _reject_constant(name: str) -> object:
 
 def parse_object(raw: bytes, expected: str) -> dict:
     """Decode ``raw`` into a dict; ``expected`` describes the object for error messages."""
-    if len(raw) > MAX_BODY_BYTES:
-        raise BodyError(f"Request body is too large ({len(raw)} bytes, at most {MAX_BODY_BYTES})")
     if not raw.strip():
         raise BodyError(f"Request body is empty: expected {expected}")
     try:
@@ -52,14 +54,46 @@ def parse_object(raw: bytes, expected: str) -> dict:
         ) from None
     except ValueError as exc:
         raise BodyError(f"Request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BodyError(f"Request body is nested too deeply (at most {MAX_DEPTH} levels)") from None
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+        raise BodyError(f"Request body is nested too deeply (at most {MAX_DEPTH} levels)")
+    if b"\\u" in raw and _has_lone_surrogate(value):
+        raise BodyError(
+            "Request body is not valid JSON text: it escapes a lone UTF-16 surrogate (\\ud800-\\udfff)"
+        )
     if not isinstance(value, dict):
         raise BodyError(f"Request body must be a JSON object, got {type_name(value)}")
     return value
 
 
+def _depth(value: object) -> int:
+    """How many arrays/objects deep ``value`` nests (iteratively: no recursion limit)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    """Whether any string (key or value) holds a surrogate that JSON decoding left unpaired.
+
+    Only ``\\uXXXX`` escapes can produce one (raw UTF-8 cannot), so callers check for
+    an escape first; such strings cannot be stored or encoded as UTF-8.
+    """
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 async def read_object(request: Request, expected: str) -> dict:
     """Read and decode the request body (see :func:`parse_object`)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BodyError(f"Request body is too large ({declared} bytes, at most {MAX_BODY_BYTES})")
     return parse_object(await request.body(), expected)

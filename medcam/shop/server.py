@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from medcam.http_serving import HttpServer
 
-from .app import create_app
+from .app import DEFAULT_RATE_LIMIT, create_app
+from .bodylimit import MAX_BODY_BYTES
+from .ratelimit import RateLimit
 
 log = logging.getLogger(__name__)
 
@@ -18,13 +22,34 @@ class ShopServer:
     """The embedded Medusa-compatible shop over ``data_dir/shop.sqlite3``.
 
     ``start()`` binds (port 0 lets the OS pick; ``port`` then holds the real one),
-    opens and seeds the database and returns once requests are accepted.
+    opens and seeds the database and returns once requests are accepted. It binds
+    loopback unless ``host`` says otherwise. The keyword arguments are those of
+    :func:`medcam.shop.app.create_app` (the console passes ``MEDCAM_CALLBACK_SECRET``
+    and ``MEDUSA_API_KEY``).
     """
 
-    def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 9000) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 9000,
+        *,
+        callback_secret: str | None = None,
+        api_key: str | None = None,
+        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
+        self._app_options = {
+            "callback_secret": callback_secret,
+            "api_key": api_key,
+            "rate_limit": rate_limit,
+            "max_body_bytes": max_body_bytes,
+            "clock": clock,
+        }
         self._http: HttpServer | None = None
 
     @property
@@ -40,7 +65,8 @@ class ShopServer:
         if self._http is not None:
             raise RuntimeError("ShopServer is already started")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        http = HttpServer(create_app(self.db_path), self.host, self.port, "shop server", lifespan="on")
+        app = create_app(self.db_path, **self._app_options)
+        http = HttpServer(app, self.host, self.port, "shop server", lifespan="on")
         await http.start()
         self._http = http
         self.port = http.port

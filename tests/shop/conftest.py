@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -26,6 +26,40 @@ async def shop(data_dir: Path) -> AsyncIterator[ShopServer]:
         yield server
     finally:
         await server.stop()
+
+
+class FakeClock:
+    """An injectable unix clock that only moves when a test moves it."""
+
+    def __init__(self, now: float = 1_767_590_100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+MakeShop = Callable[..., Awaitable[ShopServer]]
+
+
+@pytest.fixture
+async def make_shop(tmp_path: Path) -> AsyncIterator[MakeShop]:
+    """Start ShopServers with ``create_app`` options (``api_key=…``, ``clock=…``); all stopped after."""
+    servers: list[ShopServer] = []
+
+    async def make(**options: object) -> ShopServer:
+        server = ShopServer(tmp_path / f"shop-{len(servers)}", port=0, **options)  # type: ignore[arg-type]
+        await server.start()
+        servers.append(server)
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in servers:
+            await server.stop()
 
 
 @pytest.fixture

@@ -109,6 +109,13 @@ async def test_message_may_be_empty_or_absent(
          "message must be a string, got number"),
         (b'{"orderId": "order_1", "status": "x", "message": null}',
          "message must be a string, got null"),
+        (b'{"orderId": "\\ud800", "status": "x"}', "Request body is not valid JSON text: it "
+         "escapes a lone UTF-16 surrogate (\\ud800-\\udfff)"),
+        (b'{"orderId": "o", "status": "x", "message": "\\udfff\\ud800"}', "Request body is not "
+         "valid JSON text: it escapes a lone UTF-16 surrogate (\\ud800-\\udfff)"),
+        (b'{"orderId": "o", "status": "x", "extra": ' + b"[" * 100 + b"]" * 100 + b"}",
+         "Request body is nested too deeply (at most 100 levels)"),
+        (b"[" * 100_000 + b"]" * 100_000, "Request body is nested too deeply (at most 100 levels)"),
         (b'{"orderId": true, "status": {}, "message": false}',
          "orderId must be a string, got boolean; status must be a string, got object; "
          "message must be a string, got boolean"),
@@ -133,11 +140,14 @@ async def test_overlong_fields_are_400(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_oversized_body_is_400(shared_client: httpx.AsyncClient) -> None:
+async def test_oversized_body_is_413(shared_client: httpx.AsyncClient) -> None:
     body = b'{"orderId": "order_1", "status": "x", "message": "' + b"m" * 1_100_000 + b'"}'
     response = await shared_client.post("/demo", content=body)
-    assert response.status_code == 400
-    assert response.json()["error"] == "Request body is too large (1100052 bytes, at most 1048576)"
+    assert response.status_code == 413
+    assert response.json() == {
+        "success": False,
+        "error": "Request body is too large (1100052 bytes, at most 1048576)",
+    }
 
 
 async def test_unknown_order_is_404(client: httpx.AsyncClient) -> None:
