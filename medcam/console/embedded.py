@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,7 @@ class EmbeddedServices:
         shop_port: int = 9000,
         host: str = "127.0.0.1",
         log_level: str = "INFO",
+        shop_secrets: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self._want_engine = engine
@@ -78,6 +80,8 @@ class EmbeddedServices:
         self._shop_port = shop_port
         self._host = host
         self._log_level = log_level
+        # Passed through the environment, never the command line (which `ps` shows).
+        self._shop_secrets = {k: v for k, v in (shop_secrets or {}).items() if v}
         self._process: asyncio.subprocess.Process | None = None
         self.reused: list[str] = []
 
@@ -118,6 +122,7 @@ class EmbeddedServices:
         ]
         self._process = process = await asyncio.create_subprocess_exec(
             *command,
+            env={**os.environ, **self._shop_secrets},
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,

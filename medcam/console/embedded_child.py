@@ -14,6 +14,10 @@ from pathlib import Path
 
 from medcam.console.logging_setup import setup_logging
 
+#: The console hands the shop its secrets in these environment variables.
+CALLBACK_SECRET_ENV = "MEDCAM_CALLBACK_SECRET"
+API_KEY_ENV = "MEDUSA_API_KEY"
+
 
 async def _serve(args: argparse.Namespace) -> int:
     from medcam.engine.server import EngineServer
@@ -21,7 +25,14 @@ async def _serve(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir)
     engine = EngineServer(data_dir, grpc_port=args.grpc_port, rest_port=args.rest_port) if args.grpc_port >= 0 else None
-    shop = ShopServer(data_dir, port=args.shop_port) if args.shop_port >= 0 else None
+    shop = None
+    if args.shop_port >= 0:
+        shop = ShopServer(
+            data_dir,
+            port=args.shop_port,
+            callback_secret=os.environ.get(CALLBACK_SECRET_ENV) or None,
+            api_key=os.environ.get(API_KEY_ENV) or None,
+        )
     try:
         if engine is not None:
             await engine.start()

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     # Medusa: unset MEDUSA_BACKEND_URL means the embedded shop.
     medusa_backend_url: str | None = Field(None, validation_alias=_env("MEDUSA_BACKEND_URL"))
     medusa_api_key: SecretStr | None = Field(None, validation_alias=_env("MEDUSA_API_KEY"))
+    callback_secret: SecretStr | None = Field(None, validation_alias=_env("MEDCAM_CALLBACK_SECRET"))
 
     # Slack (optional).
     slack_webhook_url: SecretStr | None = Field(None, validation_alias=_env("SLACK_WEBHOOK_URL"))
@@ -138,6 +139,7 @@ class Settings(BaseSettings):
                 attempts=3, backoff_s=self.callback_backoff_s, timeout_s=self.callback_timeout_s
             ),
             job_retry_backoff_ms=self.job_retry_backoff_ms,
+            callback_secret=self.callback_secret.get_secret_value() if self.callback_secret else None,
             slack_webhook_url=(
                 self.slack_webhook_url.get_secret_value() if self.slack_webhook_url else None
             ),
@@ -146,7 +148,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
-        values = [self.zeebe_client_secret, self.medusa_api_key, self.slack_webhook_url]
+        values = [self.zeebe_client_secret, self.medusa_api_key, self.slack_webhook_url, self.callback_secret]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
 
@@ -166,6 +168,9 @@ def load_settings(env_file: Path | None = None, **overrides: object) -> Settings
         raise SettingsError(str(exc)) from None
 
 
+_SECRET_FIELDS = frozenset({"zeebe_client_secret", "medusa_api_key", "slack_webhook_url", "callback_secret"})
+
+
 def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
@@ -175,7 +180,7 @@ def _describe(exc: ValidationError) -> str:
         alias = field.validation_alias if field else None
         env_name = alias.choices[0] if isinstance(alias, AliasChoices) else name
         value = error.get("input")
-        shown = "" if field and "secret" in name else f"={value!r}"
+        shown = "" if name in _SECRET_FIELDS else f"={value!r}"
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         lines.append(f"bad setting {env_name}{shown}: {message}")
     return "; ".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from tenacity import (
 )
 
 from medcam.workers.events import CallbackAttempt, EventSink
+from medcam.workers.signing import sign
+
+#: Lets the receiver apply a repeated callback once (the shop stores these keys).
+IDEMPOTENCY_HEADER = "X-Idempotency-Key"
 
 #: HTTP answers that may succeed when asked again; any other 4xx is the request's fault.
 RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -65,15 +70,23 @@ class StatusCallback:
         policy: CallbackPolicy | None = None,
         path: str = "/demo",
         now: Callable[[], datetime] | None = None,
+        secret: str | None = None,
     ) -> None:
         self._http = http
         self._url = base_url.rstrip("/") + path
         self._on_event = on_event
         self.policy = policy or CallbackPolicy()
         self._now = now or (lambda: datetime.now(UTC))
+        self._secret = secret or None
 
-    async def send(self, order_id: str, stage: str, status: str, message: str) -> None:
-        """Deliver one status update; raise CallbackFailed when it cannot be delivered."""
+    async def send(
+        self, order_id: str, stage: str, status: str, message: str, instance_key: int | None = None
+    ) -> None:
+        """Deliver one status update; raise CallbackFailed when it cannot be delivered.
+
+        Every attempt carries the same idempotency key (order, status, workflow instance) and,
+        with a secret, a fresh HMAC signature over the exact bytes sent.
+        """
         policy = self.policy
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.attempts),
@@ -84,21 +97,37 @@ class StatusCallback:
         try:
             async for attempt in retrying:
                 with attempt:
-                    await self._attempt(attempt.retry_state, order_id, stage, status, message)
+                    await self._attempt(attempt.retry_state, order_id, stage, status, message, instance_key)
         except CallbackError as exc:
             raise CallbackFailed(
                 f"status callback '{status}' for order {order_id} failed: {exc}"
             ) from exc
 
     async def _attempt(
-        self, state: RetryCallState, order_id: str, stage: str, status: str, message: str
+        self,
+        state: RetryCallState,
+        order_id: str,
+        stage: str,
+        status: str,
+        message: str,
+        instance_key: int | None,
     ) -> None:
         number = state.attempt_number
-        body = {"orderId": order_id, "status": status, "message": message}
+        body = json.dumps(
+            {"orderId": order_id, "status": status, "message": message}, separators=(",", ":")
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            IDEMPOTENCY_HEADER: f"{order_id}:{status}:{instance_key if instance_key is not None else '-'}",
+        }
+        if self._secret:
+            headers.update(sign(self._secret, int(time.time()), body))
         started = time.perf_counter()
         http_status: int | None = None
         try:
-            response = await self._http.post(self._url, json=body, timeout=self.policy.timeout_s)
+            response = await self._http.post(
+                self._url, content=body, headers=headers, timeout=self.policy.timeout_s
+            )
             http_status = response.status_code
             error = None if response.is_success else f"HTTP {http_status}{_error_detail(response)}"
         except httpx.TimeoutException:

@@ -68,7 +68,9 @@ class StageHandler:
             # "cancelled" in Medusa: check the job is still ours before telling Medusa.
             if not await self._heartbeat(job):
                 raise StageAbandonedError(f"job {job.key} of order {order_id} is gone")
-        await self._callback.send(order_id, stage.task_type, stage.status, stage.message)
+        await self._callback.send(
+            order_id, stage.task_type, stage.status, stage.message, job.process_instance_key
+        )
         await self._slack.stage_done(order_id, stage, stage.message)
         finished_at = self._now()
         self._on_event(

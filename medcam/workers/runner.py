@@ -66,6 +66,7 @@ class FulfillmentWorkers:
             settings.callback,
             path=settings.callback_path,
             now=self._now,
+            secret=settings.callback_secret,
         )
         self.slack = SlackNotifier(
             settings.slack_webhook_url, on_event, settings.slack_admin_url, now=self._now

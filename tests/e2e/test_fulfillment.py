@@ -206,3 +206,38 @@ async def test_unreachable_medusa_is_one_clear_startup_error(tmp_path, backends)
             await runtime.start()
     finally:
         await runtime.stop()
+
+
+async def test_signed_callbacks_against_a_shop_that_requires_them(tmp_path):
+    """With MEDCAM_CALLBACK_SECRET and MEDUSA_API_KEY the embedded shop insists on both."""
+    from medcam.engine.server import EngineServer
+    from medcam.shop.server import ShopServer
+    from tests.e2e.conftest import Backends
+
+    engine = EngineServer(tmp_path / "engine", grpc_port=0, rest_port=0)
+    shop = ShopServer(tmp_path / "shop", port=0, callback_secret="cb-secret", api_key="sk_test_key")
+    await engine.start()
+    await shop.start()
+    try:
+        backends = Backends(engine, shop)
+        async with httpx.AsyncClient() as http:
+            unsigned = await http.post(f"{backends.shop_url}/demo", json={"orderId": "x", "status": "s"})
+            anonymous = await http.get(f"{backends.shop_url}/admin/orders")
+        assert (unsigned.status_code, anonymous.status_code) == (401, 401)
+        settings = fast_settings(tmp_path, backends, callback_secret="cb-secret", medusa_api_key="sk_test_key")
+        runtime = ConsoleRuntime(settings)
+        events = Recorder()
+        runtime.bus.subscribe(events)
+        await runtime.start()
+        runtime.start_background()
+        try:
+            order_id = (await runtime.demo.create())["id"]
+            runtime.feed.poke()
+            await events.wait_for(lambda: events.of(StageCompleted, order_id=order_id, stage="send-notification"))
+            assert all(a.ok for a in events.of(CallbackAttempt, order_id=order_id))
+            assert (await runtime.medusa.get_order(order_id))["metadata"]["workflow_status"] == "completed"
+        finally:
+            await runtime.stop()
+    finally:
+        await shop.stop()
+        await engine.stop()

@@ -104,3 +104,23 @@ def test_seed_schedule_is_one_then_two_seconds():
     policy = CallbackPolicy()
     assert (policy.attempts, policy.timeout_s) == (3, 5.0)
     assert [policy.delay_after(n) for n in (1, 2, 3)] == [1.0, 2.0, None]
+
+
+async def test_signed_callback_carries_idempotency_key_and_valid_signature(asgi_server):
+    from medcam.workers.signing import verify
+
+    seen: list[tuple[dict, bytes]] = []
+
+    async def demo(request: Request) -> JSONResponse:
+        seen.append((dict(request.headers), await request.body()))
+        return JSONResponse({"success": True})
+
+    app = Starlette(routes=[Route("/demo", demo, methods=["POST"])])
+    events: list[CallbackAttempt] = []
+    async with asgi_server(app) as url, httpx.AsyncClient() as http:
+        callback = StatusCallback(http, url, events.append, FAST, secret="k3y")
+        await callback.send("order_1", "verify-payment", "payment_verified", "ok", instance_key=42)
+    headers, body = seen[0]
+    assert headers["x-idempotency-key"] == "order_1:payment_verified:42"
+    assert verify("k3y", headers, body, now=int(headers["x-medcam-timestamp"])) is None
+    assert verify("other", headers, body, now=int(headers["x-medcam-timestamp"])) is not None
