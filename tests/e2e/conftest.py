@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,10 +96,10 @@ class Recorder:
                 return result
 
 
-@pytest.fixture
-async def console(tmp_path: Path, backends: Backends) -> AsyncIterator[tuple[ConsoleRuntime, Recorder]]:
-    """A started runtime (workers, order feed, incident poller, auto-start) on the backends."""
-    runtime = ConsoleRuntime(fast_settings(tmp_path, backends))
+@contextlib.asynccontextmanager
+async def running_console(settings: Settings) -> AsyncIterator[tuple[ConsoleRuntime, Recorder]]:
+    """A started runtime with its background jobs, and a recorder of its events."""
+    runtime = ConsoleRuntime(settings)
     recorder = Recorder()
     runtime.bus.subscribe(recorder)
     await runtime.start()
@@ -107,3 +108,10 @@ async def console(tmp_path: Path, backends: Backends) -> AsyncIterator[tuple[Con
         yield runtime, recorder
     finally:
         await runtime.stop()
+
+
+@pytest.fixture
+async def console(tmp_path: Path, backends: Backends) -> AsyncIterator[tuple[ConsoleRuntime, Recorder]]:
+    """A started runtime (workers, order feed, incident poller, auto-start) on the backends."""
+    async with running_console(fast_settings(tmp_path, backends)) as started:
+        yield started

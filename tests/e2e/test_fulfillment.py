@@ -26,7 +26,7 @@ from medcam.console.events import (
 )
 from medcam.console.orders import OrderSummary
 from medcam.console.runtime import ConsoleRuntime
-from tests.e2e.conftest import Recorder, fast_settings
+from tests.e2e.conftest import fast_settings, running_console
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -91,12 +91,7 @@ async def test_failing_callback_raises_incident_and_retry_completes(tmp_path, ba
     flaky = FlakyMedusa(backends.shop_url)
     async with asgi_server(flaky.app) as medusa_url:
         settings = fast_settings(tmp_path, backends, medusa_backend_url=medusa_url)
-        runtime = ConsoleRuntime(settings)
-        events = Recorder()
-        runtime.bus.subscribe(events)
-        await runtime.start()
-        runtime.start_background()
-        try:
+        async with running_console(settings) as (runtime, events):
             order_id = (await runtime.demo.create())["id"]
             runtime.feed.poke()
             raised = await events.wait_for(
@@ -125,8 +120,6 @@ async def test_failing_callback_raises_incident_and_retry_completes(tmp_path, ba
             assert final["status"] == "completed"
             assert final["metadata"]["workflow_status"] == "completed"
             await events.wait_for(lambda: runtime.state.incident_for_order(order_id) is None)
-        finally:
-            await runtime.stop()
 
 
 async def test_retry_without_incident_says_so(console):
@@ -143,12 +136,7 @@ async def test_retry_without_incident_says_so(console):
 
 async def test_cancel_mid_flight_stops_the_order(tmp_path, backends):
     settings = fast_settings(tmp_path, backends, stage_delays=(1.5, 0.05, 0.05))
-    runtime = ConsoleRuntime(settings)
-    events = Recorder()
-    runtime.bus.subscribe(events)
-    await runtime.start()
-    runtime.start_background()
-    try:
+    async with running_console(settings) as (runtime, events):
         order_id = (await runtime.demo.create())["id"]
         runtime.feed.poke()
         activated = await events.wait_for(lambda: events.of(JobActivated, order_id=order_id))
@@ -173,17 +161,10 @@ async def test_cancel_mid_flight_stops_the_order(tmp_path, backends):
         # Cancelling twice is refused clearly, not a crash.
         with pytest.raises(BackendError):
             await runtime.zeebe.cancel_instance(order.workflow_instance)
-    finally:
-        await runtime.stop()
 
 
 async def test_manual_start_when_auto_start_is_off(tmp_path, backends):
-    runtime = ConsoleRuntime(fast_settings(tmp_path, backends, auto_start=False))
-    events = Recorder()
-    runtime.bus.subscribe(events)
-    await runtime.start()
-    runtime.start_background()
-    try:
+    async with running_console(fast_settings(tmp_path, backends, auto_start=False)) as (runtime, events):
         order_id = (await runtime.demo.create())["id"]
         runtime.feed.poke()
         await events.wait_for(lambda: order_id in runtime.state.orders)
@@ -193,8 +174,6 @@ async def test_manual_start_when_auto_start_is_off(tmp_path, backends):
         meta = (await runtime.medusa.get_order(order_id))["metadata"]
         assert meta["workflow_instance"] == str(key)
         assert meta["workflow_status"] == "completed"
-    finally:
-        await runtime.stop()
 
 
 async def test_unreachable_medusa_is_one_clear_startup_error(tmp_path, backends):
@@ -225,19 +204,12 @@ async def test_signed_callbacks_against_a_shop_that_requires_them(tmp_path):
             anonymous = await http.get(f"{backends.shop_url}/admin/orders")
         assert (unsigned.status_code, anonymous.status_code) == (401, 401)
         settings = fast_settings(tmp_path, backends, callback_secret="cb-secret", medusa_api_key="sk_test_key")
-        runtime = ConsoleRuntime(settings)
-        events = Recorder()
-        runtime.bus.subscribe(events)
-        await runtime.start()
-        runtime.start_background()
-        try:
+        async with running_console(settings) as (runtime, events):
             order_id = (await runtime.demo.create())["id"]
             runtime.feed.poke()
             await events.wait_for(lambda: events.of(StageCompleted, order_id=order_id, stage="send-notification"))
             assert all(a.ok for a in events.of(CallbackAttempt, order_id=order_id))
             assert (await runtime.medusa.get_order(order_id))["metadata"]["workflow_status"] == "completed"
-        finally:
-            await runtime.stop()
     finally:
         await shop.stop()
         await engine.stop()

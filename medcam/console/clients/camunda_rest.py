@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from medcam.console.clients.errors import BackendError
+from medcam.console.clients.errors import BackendError, json_object
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +88,7 @@ class CamundaRest:
                 f"{method} {path}: HTTP {response.status_code}: {_problem(response)}",
                 f"HTTP_{response.status_code}",
             )
-        try:
-            data = response.json()
-        except ValueError:
-            raise BackendError("camunda-rest", f"{method} {path}: answer is not JSON") from None
-        if not isinstance(data, dict):
-            raise BackendError("camunda-rest", f"{method} {path}: answer is not a JSON object")
-        return data
+        return json_object("camunda-rest", f"{method} {path}", response)
 
 
 def _problem(response: httpx.Response) -> str:

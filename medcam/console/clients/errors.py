@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
 
 class BackendError(Exception):
     """A backend refused or could not be reached; ``str()`` is one clear line.
@@ -14,3 +18,14 @@ class BackendError(Exception):
         super().__init__(f"{component}: {message}")
         self.component = component
         self.code = code
+
+
+def json_object(component: str, what: str, response: httpx.Response) -> dict[str, Any]:
+    """The response body as a JSON object, or a BackendError saying why it is not one."""
+    try:
+        data = response.json()
+    except ValueError:
+        raise BackendError(component, f"{what}: answer is not JSON") from None
+    if not isinstance(data, dict):
+        raise BackendError(component, f"{what}: answer is not a JSON object")
+    return data

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from medcam.console.clients.errors import BackendError
+from medcam.console.clients.errors import BackendError, json_object
 from medcam.workers.http import BoundedAsyncClient
 
 
@@ -82,13 +82,7 @@ class MedusaAdmin:
             raise BackendError(
                 "medusa", f"{method} {path}: {_explain(response)}", f"HTTP_{response.status_code}"
             )
-        try:
-            data = response.json()
-        except ValueError:
-            raise BackendError("medusa", f"{method} {path}: answer is not JSON") from None
-        if not isinstance(data, dict):
-            raise BackendError("medusa", f"{method} {path}: answer is not a JSON object")
-        return data
+        return json_object("medusa", f"{method} {path}", response)
 
 
 def _explain(response: httpx.Response) -> str:
