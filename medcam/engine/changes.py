@@ -13,8 +13,15 @@ JOBS = "jobs"
 INCIDENTS = "incidents"
 DEPLOYMENTS = "deployments"
 PROCESS_DEFINITIONS = "process_definitions"
+TIMERS = "timers"
+MESSAGE_SUBSCRIPTIONS = "message_subscriptions"
+MESSAGES = "messages"
+JOINS = "joins"
 
-MUTABLE_TABLES = (PROCESS_INSTANCES, ELEMENT_INSTANCES, VARIABLES, JOBS, INCIDENTS)
+MUTABLE_TABLES = (
+    PROCESS_INSTANCES, ELEMENT_INSTANCES, VARIABLES, JOBS, INCIDENTS, TIMERS,
+    MESSAGE_SUBSCRIPTIONS, MESSAGES, JOINS,
+)
 INSERT_ONLY_TABLES = (DEPLOYMENTS, PROCESS_DEFINITIONS)
 
 
@@ -56,6 +63,10 @@ class ChangeSet:
     @property
     def dirty(self) -> bool:
         return self._dirty
+
+    def touch(self) -> None:
+        """Ask for a commit although no row changed (a command that only used up a key)."""
+        self._mark()
 
     def upsert(self, table: str, pk: Any, record: Persistable) -> None:
         self._upserts[table][pk] = record

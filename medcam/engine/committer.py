@@ -31,6 +31,7 @@ class GroupCommitter:
         self._in_flight = False
         self._task: asyncio.Task[None] | None = None
         self.commits = 0
+        self._written_counter = runtime.keys.counter
         runtime.changes.on_dirty = self._wake.set
 
     async def barrier(self) -> None:
@@ -48,11 +49,12 @@ class GroupCommitter:
         changes = self._runtime.changes
         if changes.dirty:
             batch = changes.take(self._runtime.keys.counter)
-            if not batch.is_empty():
+            if not batch.is_empty() or batch.key_counter != self._written_counter:
                 self._in_flight = True
                 try:
                     await asyncio.to_thread(self._store.write, batch)
                     self.commits += 1
+                    self._written_counter = batch.key_counter
                 except Exception as exc:  # disk full, I/O error: fail the replies, keep going
                     log.exception("engine group commit failed")
                     error = exc

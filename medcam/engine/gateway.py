@@ -13,15 +13,17 @@ from pyzeebe.proto import gateway_pb2_grpc as pb_grpc
 
 from .committer import GroupCommitter
 from .errors import INVALID_ARGUMENT, Rejection
+from .jobstreams import JobStreamRegistry
 from .longpoll import LongPollRegistry, ParkedRequest
-from .records import DEFAULT_TENANT, ActivatedJobView
-from .runtime import Runtime
+from .records import DEFAULT_TENANT, ActivatedJobView, ProcessDefinition
+from .runtime import DeploymentResult, Runtime
 from .topology import BROKER_HOST, BROKER_PORT, GATEWAY_VERSION, PARTITION_ID
-from .variables import parse_document
+from .variables import parse_document, render_document
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LONG_POLL_MS = 10_000
+DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 # Answer a parked request this long before the client's own deadline would cut it off.
 DEADLINE_MARGIN_S = 0.2
 
@@ -44,6 +46,17 @@ def _check_tenant(tenant_id: str) -> None:
         )
 
 
+def _check_tenants(tenant_ids: Any) -> None:
+    for tenant_id in tenant_ids:
+        _check_tenant(tenant_id)
+
+
+def _process_metadata(d: ProcessDefinition) -> pb.ProcessMetadata:
+    return pb.ProcessMetadata(
+        bpmnProcessId=d.bpmn_process_id, version=d.version, processDefinitionKey=d.key,
+        resourceName=d.resource_name, tenantId=d.tenant_id)
+
+
 def _activated_job(view: ActivatedJobView) -> pb.ActivatedJob:
     return pb.ActivatedJob(
         key=view.key, type=view.type, processInstanceKey=view.process_instance_key,
@@ -59,10 +72,12 @@ def _activated_job(view: ActivatedJobView) -> pb.ActivatedJob:
 class GatewayServicer(pb_grpc.GatewayServicer):
     """Each RPC runs one runtime command, then waits for the commit that holds its effects."""
 
-    def __init__(self, runtime: Runtime, committer: GroupCommitter, longpoll: LongPollRegistry) -> None:
+    def __init__(self, runtime: Runtime, committer: GroupCommitter, longpoll: LongPollRegistry,
+                 streams: JobStreamRegistry) -> None:
         self._runtime = runtime
         self._committer = committer
         self._longpoll = longpoll
+        self._streams = streams
 
     async def _fail(self, context: grpc.aio.ServicerContext, exc: Exception) -> NoReturn:
         if isinstance(exc, Rejection):
@@ -85,45 +100,91 @@ class GatewayServicer(pb_grpc.GatewayServicer):
 
     # ------------------------------------------------------------------ deployment
 
-    async def DeployResource(self, request: pb.DeployResourceRequest, context: grpc.aio.ServicerContext) -> pb.DeployResourceResponse:
+    async def _deploy(self, resources: list[tuple[str, bytes]], tenant_id: str,
+                      context: grpc.aio.ServicerContext) -> DeploymentResult:
         try:
-            _check_tenant(request.tenantId)
-            result = self._runtime.deploy(
-                ((r.name, bytes(r.content)) for r in request.resources), request.tenantId)
+            _check_tenant(tenant_id)
+            result = self._runtime.deploy(resources, tenant_id)
         except Exception as exc:
             await self._fail(context, exc)
         await self._committer.barrier()
+        return result
+
+    async def DeployResource(self, request: pb.DeployResourceRequest, context: grpc.aio.ServicerContext) -> pb.DeployResourceResponse:
+        result = await self._deploy(
+            [(r.name, bytes(r.content)) for r in request.resources], request.tenantId, context)
         return pb.DeployResourceResponse(
             key=result.key,
             tenantId=result.tenant_id,
-            deployments=[
-                pb.Deployment(process=pb.ProcessMetadata(
-                    bpmnProcessId=d.bpmn_process_id, version=d.version,
-                    processDefinitionKey=d.key, resourceName=d.resource_name,
-                    tenantId=d.tenant_id))
-                for d in result.definitions
-            ],
+            deployments=[pb.Deployment(process=_process_metadata(d)) for d in result.definitions],
         )
+
+    async def DeployProcess(self, request: pb.DeployProcessRequest, context: grpc.aio.ServicerContext) -> pb.DeployProcessResponse:
+        """The deprecated (pre-8.0) deploy call: BPMN only, same rules."""
+        result = await self._deploy(
+            [(p.name, bytes(p.definition)) for p in request.processes], "", context)
+        return pb.DeployProcessResponse(
+            key=result.key, processes=[_process_metadata(d) for d in result.definitions])
 
     # ------------------------------------------------------------------ instances
 
+    def _create(self, request: pb.CreateProcessInstanceRequest,
+                on_complete: Callable[[dict[str, str]], None] | None = None,
+                ) -> tuple[ProcessDefinition, int]:
+        _check_tenant(request.tenantId)
+        variables = parse_document(request.variables)
+        if len(request.startInstructions):
+            raise Rejection(
+                INVALID_ARGUMENT, "start instructions are not supported by this engine",
+                "CREATE")
+        definition = self._runtime.find_definition(
+            request.bpmnProcessId, request.version, request.processDefinitionKey)
+        pi = self._runtime.create_instance(definition, variables, on_complete)
+        return definition, pi.key
+
     async def CreateProcessInstance(self, request: pb.CreateProcessInstanceRequest, context: grpc.aio.ServicerContext) -> pb.CreateProcessInstanceResponse:
         try:
-            _check_tenant(request.tenantId)
-            variables = parse_document(request.variables)
-            if len(request.startInstructions):
-                raise Rejection(
-                    INVALID_ARGUMENT, "start instructions are not supported by this engine",
-                    "CREATE")
-            definition = self._runtime.find_definition(
-                request.bpmnProcessId, request.version, request.processDefinitionKey)
-            pi = self._runtime.create_instance(definition, variables)
+            definition, key = self._create(request)
         except Exception as exc:
             await self._fail(context, exc)
         await self._committer.barrier()
         return pb.CreateProcessInstanceResponse(
             processDefinitionKey=definition.key, bpmnProcessId=definition.bpmn_process_id,
-            version=definition.version, processInstanceKey=pi.key, tenantId=definition.tenant_id)
+            version=definition.version, processInstanceKey=key, tenantId=definition.tenant_id)
+
+    async def CreateProcessInstanceWithResult(self, request: pb.CreateProcessInstanceWithResultRequest, context: grpc.aio.ServicerContext) -> pb.CreateProcessInstanceWithResultResponse:
+        """Hold the reply until the instance completes; a cancelled one never answers OK."""
+        done: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
+
+        def on_complete(variables: dict[str, str]) -> None:
+            if not done.done():
+                done.set_result(variables)
+
+        try:
+            definition, key = self._create(request.request, on_complete)
+        except Exception as exc:
+            await self._fail(context, exc)
+        timeout_ms = request.requestTimeout if request.requestTimeout > 0 else DEFAULT_REQUEST_TIMEOUT_MS
+        try:
+            variables = await asyncio.wait_for(done, timeout_ms / 1000)
+        except TimeoutError:
+            self._runtime.result_listeners.pop(key, None)
+            await self._committer.barrier()
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"Expected process instance '{key}' to complete within {timeout_ms} ms, but it "
+                "did not; it keeps running",
+            )
+        finally:
+            self._runtime.result_listeners.pop(key, None)
+        await self._committer.barrier()
+        names = list(request.fetchVariables)
+        if names:
+            variables = {n: variables[n] for n in names if n in variables}
+        return pb.CreateProcessInstanceWithResultResponse(
+            processDefinitionKey=definition.key, bpmnProcessId=definition.bpmn_process_id,
+            version=definition.version, processInstanceKey=key,
+            variables=render_document(variables), tenantId=definition.tenant_id)
 
     async def CancelProcessInstance(self, request: pb.CancelProcessInstanceRequest, context: grpc.aio.ServicerContext) -> pb.CancelProcessInstanceResponse:
         try:
@@ -187,6 +248,40 @@ class GatewayServicer(pb_grpc.GatewayServicer):
             timer.cancel()
             self._longpoll.unpark(parked)
 
+    async def StreamActivatedJobs(self, request: pb.StreamActivatedJobsRequest, context: grpc.aio.ServicerContext) -> None:
+        """Push jobs as they become activatable, until the client goes away."""
+        problem = None
+        if not request.type.strip():
+            problem = "Expected to stream activated jobs with a non-empty type, but it was blank"
+        elif request.timeout < 1:
+            problem = ("Expected to stream activated jobs with a timeout greater than 0, but it "
+                       f"was {request.timeout}")
+        else:
+            try:
+                _check_tenants(request.tenantIds)
+            except Rejection as exc:
+                problem = exc.message
+        if problem is not None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        stream = self._streams.open(request.type, request.worker, request.timeout,
+                                    list(request.fetchVariable))
+        try:
+            while True:
+                batch = await stream.next_batch()
+                if batch is None:  # the engine is shutting down
+                    return
+                sent = 0
+                try:
+                    await self._committer.barrier()  # one commit covers the whole batch
+                    for view in batch:
+                        await context.write(_activated_job(view))
+                        sent += 1
+                except BaseException:
+                    self._runtime.release_jobs(batch[sent:])
+                    raise
+        finally:
+            self._streams.close(stream)
+
     async def CompleteJob(self, request: pb.CompleteJobRequest, context: grpc.aio.ServicerContext) -> pb.CompleteJobResponse:
         try:
             variables = parse_document(request.variables)
@@ -222,6 +317,50 @@ class GatewayServicer(pb_grpc.GatewayServicer):
         await self._committer.barrier()
         return pb.UpdateJobTimeoutResponse()
 
+    async def ThrowError(self, request: pb.ThrowErrorRequest, context: grpc.aio.ServicerContext) -> pb.ThrowErrorResponse:
+        try:
+            variables = parse_document(request.variables)
+            self._runtime.throw_error(request.jobKey, request.errorCode, request.errorMessage,
+                                      variables)
+        except Exception as exc:
+            await self._fail(context, exc)
+        await self._committer.barrier()
+        return pb.ThrowErrorResponse()
+
+    async def BroadcastSignal(self, request: pb.BroadcastSignalRequest, context: grpc.aio.ServicerContext) -> pb.BroadcastSignalResponse:
+        """Signal events are not supported: the signal gets a key and reaches nobody."""
+        try:
+            _check_tenant(request.tenantId)
+            parse_document(request.variables)
+            key = self._runtime.broadcast_signal()
+        except Exception as exc:
+            await self._fail(context, exc)
+        await self._committer.barrier()
+        return pb.BroadcastSignalResponse(key=key, tenantId=DEFAULT_TENANT)
+
+    async def SetVariables(self, request: pb.SetVariablesRequest, context: grpc.aio.ServicerContext) -> pb.SetVariablesResponse:
+        try:
+            variables = parse_document(request.variables)
+            key = self._runtime.set_variables(request.elementInstanceKey, variables, request.local)
+        except Exception as exc:
+            await self._fail(context, exc)
+        await self._committer.barrier()
+        return pb.SetVariablesResponse(key=key)
+
+    # ------------------------------------------------------------------ messages
+
+    async def PublishMessage(self, request: pb.PublishMessageRequest, context: grpc.aio.ServicerContext) -> pb.PublishMessageResponse:
+        try:
+            _check_tenant(request.tenantId)
+            variables = parse_document(request.variables)
+            key = self._runtime.publish_message(
+                request.name, request.correlationKey, max(0, request.timeToLive),
+                request.messageId, variables)
+        except Exception as exc:
+            await self._fail(context, exc)
+        await self._committer.barrier()
+        return pb.PublishMessageResponse(key=key, tenantId=DEFAULT_TENANT)
+
     # ------------------------------------------------------------------ incidents
 
     async def ResolveIncident(self, request: pb.ResolveIncidentRequest, context: grpc.aio.ServicerContext) -> pb.ResolveIncidentResponse:
@@ -234,13 +373,6 @@ class GatewayServicer(pb_grpc.GatewayServicer):
 
     # ------------------------------------------------------------------ not in this engine yet
 
-    CreateProcessInstanceWithResult = _unimplemented("CreateProcessInstanceWithResult")
-    DeployProcess = _unimplemented("DeployProcess")
-    StreamActivatedJobs = _unimplemented("StreamActivatedJobs")
-    ThrowError = _unimplemented("ThrowError")
-    SetVariables = _unimplemented("SetVariables")
-    PublishMessage = _unimplemented("PublishMessage")
-    BroadcastSignal = _unimplemented("BroadcastSignal")
     EvaluateDecision = _unimplemented("EvaluateDecision")
     ModifyProcessInstance = _unimplemented("ModifyProcessInstance")
     MigrateProcessInstance = _unimplemented("MigrateProcessInstance")

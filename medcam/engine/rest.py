@@ -1,10 +1,10 @@
-"""Camunda REST API v2 subset (topology, incidents, process instances) as a Starlette app."""
+"""Camunda REST API v2 subset (topology, incidents, process instances, jobs) as a Starlette app."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-import re
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from .committer import GroupCommitter
-from .records import ErrorType, IncidentState, InstanceState
+from .records import ErrorType, IncidentState, InstanceState, JobEvent
+from .rest_commands import BadRequest, RestCommands, path_key, problem
 from .rest_search import (
     BOOL,
     DATE,
@@ -26,6 +27,7 @@ from .rest_search import (
     STRING,
     Field,
     SearchError,
+    SearchQuery,
     SearchSpec,
     build_query,
     count_sql,
@@ -33,11 +35,9 @@ from .rest_search import (
     page_info,
     select_sql,
 )
+from .runtime import Runtime
 from .store import EngineStore
 from .topology import rest_topology
-
-PROBLEM_JSON = "application/problem+json"
-_KEY_PATH = re.compile(r"^-?[0-9]{1,25}$")
 
 _ERROR_TYPES = frozenset({
     e.value for e in ErrorType} | {
@@ -90,6 +90,39 @@ PROCESS_INSTANCE_SPEC = SearchSpec(
 )
 
 
+JOB_SPEC = SearchSpec(
+    table="jobs",
+    key_column="key",
+    fields={
+        "jobKey": Field("key", KEY),
+        "type": Field("type", STRING),
+        "worker": Field("worker", STRING),
+        "state": Field("last_event", ENUM, frozenset({e.value for e in JobEvent} | {"MIGRATED"})),
+        "kind": Field("'BPMN_ELEMENT'", ENUM, frozenset({
+            "BPMN_ELEMENT", "EXECUTION_LISTENER", "TASK_LISTENER", "AD_HOC_SUB_PROCESS"})),
+        "listenerEventType": Field("'UNSPECIFIED'", ENUM, frozenset({
+            "ASSIGNING", "CANCELING", "COMPLETING", "CREATING", "END", "START", "UNSPECIFIED",
+            "UPDATING"})),
+        "processDefinitionId": Field("bpmn_process_id", STRING),
+        "processDefinitionKey": Field("process_definition_key", KEY),
+        "processInstanceKey": Field("process_instance_key", KEY),
+        "elementId": Field("element_id", STRING),
+        "elementInstanceKey": Field("element_instance_key", KEY),
+        "retries": Field("retries", INT),
+        "hasFailedWithRetriesLeft": Field("failed_with_retries_left", BOOL),
+        "errorCode": Field("NULLIF(error_code, '')", STRING),
+        "errorMessage": Field("NULLIF(error_message, '')", STRING),
+        "deadline": Field("NULLIF(deadline_ms, 0)", DATE),
+        "endTime": Field("end_ms", DATE),
+        "tenantId": Field("COALESCE(tenant_id, '<default>')", STRING),
+        "isDenied": Field("NULL", BOOL),
+        "deniedReason": Field("NULL", STRING),
+        "creationTime": Field("created_ms", DATE),
+        "lastUpdateTime": Field("updated_ms", DATE),
+    },
+)
+
+
 def _key(value: int | None) -> str | None:
     return None if value is None else str(value)
 
@@ -132,21 +165,42 @@ def process_instance_item(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def problem(request: Request, status: int, title: str, detail: str) -> JSONResponse:
-    return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail,
-         "instance": request.url.path},
-        status_code=status,
-        media_type=PROBLEM_JSON,
-    )
+def job_item(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "jobKey": str(row["key"]),
+        "type": row["type"],
+        "worker": row["worker"],
+        "state": row["last_event"],
+        "kind": "BPMN_ELEMENT",
+        "listenerEventType": "UNSPECIFIED",
+        "processDefinitionId": row["bpmn_process_id"],
+        "processDefinitionKey": str(row["process_definition_key"]),
+        "processInstanceKey": str(row["process_instance_key"]),
+        "rootProcessInstanceKey": str(row["process_instance_key"]),
+        "elementId": row["element_id"],
+        "elementInstanceKey": str(row["element_instance_key"]),
+        "retries": row["retries"],
+        "hasFailedWithRetriesLeft": bool(row["failed_with_retries_left"]),
+        "errorCode": row["error_code"] or None,
+        "errorMessage": row["error_message"] or None,
+        "customHeaders": json.loads(row["custom_headers"]),
+        "deadline": ms_to_iso(row["deadline_ms"] or None),
+        "endTime": ms_to_iso(row["end_ms"]),
+        "tenantId": row["tenant_id"] or "<default>",
+        "isDenied": None,
+        "deniedReason": None,
+        "creationTime": ms_to_iso(row["created_ms"]),
+        "lastUpdateTime": ms_to_iso(row["updated_ms"]),
+    }
 
 
 class RestApi:
     """Handlers read SQLite after the commit barrier, so answers are strongly consistent."""
 
-    def __init__(self, store: EngineStore, committer: GroupCommitter) -> None:
+    def __init__(self, store: EngineStore, committer: GroupCommitter, runtime: Runtime) -> None:
         self._store = store
         self._committer = committer
+        self._commands = RestCommands(runtime, committer)
 
     async def _query(self, sql: str, params: Any) -> list[sqlite3.Row]:
         await self._committer.barrier()
@@ -155,7 +209,10 @@ class RestApi:
     async def topology(self, request: Request) -> Response:
         return JSONResponse(rest_topology())
 
-    def _search(self, spec: SearchSpec, render: Callable[[sqlite3.Row], dict[str, Any]]):
+    def _search(self, spec: SearchSpec, render: Callable[[sqlite3.Row], dict[str, Any]],
+                scope: tuple[str, str, str] | None = None):
+        """A search endpoint; ``scope`` = (path param, column, parent table) narrows it to one
+        parent, e.g. the incidents of one process instance (404 when the parent is unknown)."""
         async def handler(request: Request) -> Response:
             raw = await request.body()
             try:
@@ -165,8 +222,14 @@ class RestApi:
                                f"the request body is not valid JSON: {exc}")
             try:
                 query = build_query(body, spec)
-            except SearchError as exc:
+                if scope is not None:
+                    query = await self._scoped(request, query, *scope)
+            except (SearchError, BadRequest) as exc:
                 return problem(request, 400, "INVALID_ARGUMENT", str(exc))
+            if query is None:
+                return problem(request, 404, "NOT_FOUND",
+                               f"Process instance with key '{request.path_params[scope[0]]}' "
+                               "not found")
             rows = await self._query(*select_sql(spec, query))
             total = (await self._query(*count_sql(spec, query)))[0][0]
             return JSONResponse({
@@ -175,21 +238,30 @@ class RestApi:
             })
         return handler
 
+    async def _scoped(self, request: Request, query: SearchQuery, param: str, column: str,
+                      parent: str) -> SearchQuery | None:
+        key = path_key(request, param)
+        if not await self._query(f"SELECT 1 FROM {parent} WHERE key = ?", (key,)):
+            return None
+        return dataclasses.replace(query, where=f"({query.where}) AND {column} = ?",
+                                   params=[*query.params, key])
+
     def _get(self, table: str, noun: str, path_param: str,
              render: Callable[[sqlite3.Row], dict[str, Any]]):
         async def handler(request: Request) -> Response:
-            raw_key = request.path_params[path_param]
-            if not _KEY_PATH.match(raw_key):
-                return problem(request, 400, "INVALID_ARGUMENT",
-                               f"The provided {path_param} '{raw_key}' is not a valid key")
-            rows = await self._query(f"SELECT * FROM {table} WHERE key = ?", (int(raw_key),))
+            try:
+                key = path_key(request, path_param)
+            except BadRequest as exc:
+                return problem(request, 400, "INVALID_ARGUMENT", str(exc))
+            rows = await self._query(f"SELECT * FROM {table} WHERE key = ?", (key,))
             if not rows:
                 return problem(request, 404, "NOT_FOUND",
-                               f"{noun} with key '{raw_key}' not found")
+                               f"{noun} with key '{request.path_params[path_param]}' not found")
             return JSONResponse(render(rows[0]))
         return handler
 
     def app(self) -> Starlette:
+        commands = self._commands
         routes = [
             Route("/topology", self.topology, methods=["GET"]),
             Route("/incidents/search", self._search(INCIDENT_SPEC, incident_item),
@@ -197,12 +269,23 @@ class RestApi:
             Route("/incidents/{incidentKey}",
                   self._get("incidents", "Incident", "incidentKey", incident_item),
                   methods=["GET"]),
+            Route("/incidents/{incidentKey}/resolution", commands.resolve_incident,
+                  methods=["POST"]),
             Route("/process-instances/search",
                   self._search(PROCESS_INSTANCE_SPEC, process_instance_item), methods=["POST"]),
             Route("/process-instances/{processInstanceKey}",
                   self._get("process_instances", "Process instance", "processInstanceKey",
                             process_instance_item),
                   methods=["GET"]),
+            Route("/process-instances/{processInstanceKey}/cancellation",
+                  commands.cancel_instance, methods=["POST"]),
+            Route("/process-instances/{processInstanceKey}/incidents/search",
+                  self._search(INCIDENT_SPEC, incident_item,
+                               ("processInstanceKey", "process_instance_key",
+                                "process_instances")),
+                  methods=["POST"]),
+            Route("/jobs/search", self._search(JOB_SPEC, job_item), methods=["POST"]),
+            Route("/jobs/{jobKey}", commands.update_job, methods=["PATCH"]),
         ]
 
         async def http_error(request: Request, exc: Exception) -> Response:

@@ -1,4 +1,4 @@
-"""Heap of due times (job deadlines, back-offs) fired from the event loop by a Clock."""
+"""Heap of due times (job deadlines and back-offs, timers, message TTLs) fired by a Clock."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from medcam.http_serving import HttpServer
 from .clock import Clock, SystemClock
 from .committer import GroupCommitter
 from .gateway import GatewayServicer
+from .jobstreams import JobStreamRegistry
 from .longpoll import LongPollRegistry
 from .rest import RestApi
 from .runtime import Runtime
@@ -42,6 +43,7 @@ class EngineServer:
         self._scheduler: Scheduler | None = None
         self._committer: GroupCommitter | None = None
         self._longpoll: LongPollRegistry | None = None
+        self._streams: JobStreamRegistry | None = None
         self._grpc: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
         self._rest: HttpServer | None = None
@@ -55,6 +57,7 @@ class EngineServer:
         runtime.restore(await asyncio.to_thread(store.load))
         committer = self._committer = GroupCommitter(runtime, store)
         longpoll = self._longpoll = LongPollRegistry(runtime)
+        streams = self._streams = JobStreamRegistry(runtime)
         committer.start()
         scheduler.start()
 
@@ -64,7 +67,7 @@ class EngineServer:
             ("grpc.so_reuseport", 0),
         ])
         gateway_pb2_grpc.add_GatewayServicer_to_server(
-            GatewayServicer(runtime, committer, longpoll), server)
+            GatewayServicer(runtime, committer, longpoll, streams), server)
         health = self._health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         self.grpc_port = server.add_insecure_port(f"{self.host}:{self.grpc_port}")
@@ -73,7 +76,7 @@ class EngineServer:
             await health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
         rest = self._rest = HttpServer(
-            RestApi(store, committer).app(), self.host, self.rest_port, "engine REST server")
+            RestApi(store, committer, runtime).app(), self.host, self.rest_port, "engine REST server")
         await rest.start()
         self.rest_port = rest.port
         log.info("engine serving gRPC on %s:%s and REST on %s:%s",
@@ -87,6 +90,9 @@ class EngineServer:
         if self._longpoll is not None:
             self._longpoll.close_all()
             self._longpoll = None
+        if self._streams is not None:
+            self._streams.close_all()
+            self._streams = None
         if self._grpc is not None:
             await self._grpc.stop(grace)
             self._grpc = None

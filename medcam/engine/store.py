@@ -14,8 +14,12 @@ from .changes import (
     ELEMENT_INSTANCES,
     INCIDENTS,
     JOBS,
+    JOINS,
+    MESSAGE_SUBSCRIPTIONS,
+    MESSAGES,
     PROCESS_DEFINITIONS,
     PROCESS_INSTANCES,
+    TIMERS,
     VARIABLES,
     Batch,
 )
@@ -48,7 +52,24 @@ CREATE TABLE IF NOT EXISTS jobs (
     element_instance_key INTEGER NOT NULL, process_definition_key INTEGER NOT NULL,
     element_id TEXT NOT NULL, state TEXT NOT NULL, retries INTEGER NOT NULL,
     worker TEXT NOT NULL, deadline_ms INTEGER NOT NULL, backoff_until_ms INTEGER NOT NULL,
-    error_message TEXT NOT NULL, custom_headers TEXT NOT NULL, incident_key INTEGER);
+    error_message TEXT NOT NULL, custom_headers TEXT NOT NULL, incident_key INTEGER,
+    bpmn_process_id TEXT, error_code TEXT NOT NULL DEFAULT '',
+    last_event TEXT NOT NULL DEFAULT 'CREATED', created_ms INTEGER, updated_ms INTEGER,
+    end_ms INTEGER, failed_with_retries_left INTEGER NOT NULL DEFAULT 0, tenant_id TEXT);
+CREATE TABLE IF NOT EXISTS timers (
+    key INTEGER PRIMARY KEY, process_instance_key INTEGER NOT NULL,
+    element_instance_key INTEGER NOT NULL, element_id TEXT NOT NULL, due_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS message_subscriptions (
+    key INTEGER PRIMARY KEY, process_instance_key INTEGER NOT NULL,
+    element_instance_key INTEGER NOT NULL, element_id TEXT NOT NULL,
+    bpmn_process_id TEXT NOT NULL, message_name TEXT NOT NULL, correlation_key TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    key INTEGER PRIMARY KEY, name TEXT NOT NULL, correlation_key TEXT NOT NULL,
+    message_id TEXT NOT NULL, variables TEXT NOT NULL, publish_ms INTEGER NOT NULL,
+    expire_ms INTEGER NOT NULL, correlated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS joins (
+    scope_key INTEGER NOT NULL, element_id TEXT NOT NULL, process_instance_key INTEGER NOT NULL,
+    arrivals TEXT NOT NULL, PRIMARY KEY (scope_key, element_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS incidents (
     key INTEGER PRIMARY KEY, error_type TEXT NOT NULL, error_message TEXT NOT NULL,
     process_instance_key INTEGER NOT NULL, process_definition_key INTEGER NOT NULL,
@@ -75,15 +96,40 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     JOBS: (
         "key", "type", "process_instance_key", "element_instance_key", "process_definition_key",
         "element_id", "state", "retries", "worker", "deadline_ms", "backoff_until_ms",
-        "error_message", "custom_headers", "incident_key",
+        "error_message", "custom_headers", "incident_key", "bpmn_process_id", "error_code",
+        "last_event", "created_ms", "updated_ms", "end_ms", "failed_with_retries_left",
+        "tenant_id",
     ),
+    TIMERS: ("key", "process_instance_key", "element_instance_key", "element_id", "due_ms"),
+    MESSAGE_SUBSCRIPTIONS: (
+        "key", "process_instance_key", "element_instance_key", "element_id", "bpmn_process_id",
+        "message_name", "correlation_key",
+    ),
+    MESSAGES: (
+        "key", "name", "correlation_key", "message_id", "variables", "publish_ms", "expire_ms",
+        "correlated",
+    ),
+    JOINS: ("scope_key", "element_id", "process_instance_key", "arrivals"),
     INCIDENTS: (
         "key", "error_type", "error_message", "process_instance_key", "process_definition_key",
         "bpmn_process_id", "element_id", "element_instance_key", "job_key", "state",
         "creation_ms", "resolved_ms", "tenant_id",
     ),
 }
-_PRIMARY_KEYS = {VARIABLES: ("scope_key", "name")}
+_PRIMARY_KEYS = {VARIABLES: ("scope_key", "name"), JOINS: ("scope_key", "element_id")}
+# Columns added to the first schema version; older files get them on open.
+_ADDED_COLUMNS = {
+    JOBS: (
+        ("bpmn_process_id", "TEXT"), ("error_code", "TEXT NOT NULL DEFAULT ''"),
+        ("last_event", "TEXT NOT NULL DEFAULT 'CREATED'"), ("created_ms", "INTEGER"),
+        ("updated_ms", "INTEGER"), ("end_ms", "INTEGER"),
+        ("failed_with_retries_left", "INTEGER NOT NULL DEFAULT 0"), ("tenant_id", "TEXT"),
+    ),
+}
+# Finished jobs stay as history for the REST job search; only live ones are loaded.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_live ON jobs (key) WHERE end_ms IS NULL;
+"""
 
 
 def _upsert_sql(table: str) -> str:
@@ -112,6 +158,10 @@ class LoadedState:
     variables: list[dict[str, Any]]
     jobs: list[dict[str, Any]]
     incidents: list[dict[str, Any]]
+    timers: list[dict[str, Any]]
+    subscriptions: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    joins: list[dict[str, Any]]
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -130,9 +180,19 @@ class EngineStore:
         self.path = data_dir / DB_FILE_NAME
         self._writer = _connect(self.path)
         self._writer.executescript(SCHEMA)
+        self._migrate()
         self._reader = _connect(self.path)
         self._reader.row_factory = sqlite3.Row
         self._read_lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        conn = self._writer
+        for table, columns in _ADDED_COLUMNS.items():
+            existing = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for name, decl in columns:
+                if name not in existing:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+        conn.executescript(_INDEXES)
 
     def load(self) -> LoadedState:
         """Read everything the runtime needs to resume (live state and definitions)."""
@@ -150,8 +210,12 @@ class EngineStore:
                 instances=rows("SELECT * FROM process_instances WHERE state = 'ACTIVE' ORDER BY key"),
                 element_instances=rows("SELECT * FROM element_instances ORDER BY key"),
                 variables=rows("SELECT * FROM variables ORDER BY key"),
-                jobs=rows("SELECT * FROM jobs ORDER BY key"),
+                jobs=rows("SELECT * FROM jobs WHERE end_ms IS NULL ORDER BY key"),
                 incidents=rows("SELECT * FROM incidents WHERE state = 'ACTIVE' ORDER BY key"),
+                timers=rows("SELECT * FROM timers ORDER BY key"),
+                subscriptions=rows("SELECT * FROM message_subscriptions ORDER BY key"),
+                messages=rows("SELECT * FROM messages ORDER BY key"),
+                joins=rows("SELECT * FROM joins"),
             )
         finally:
             conn.row_factory = None

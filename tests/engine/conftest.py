@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import grpc
 import httpx
 import pytest
+import pytest_asyncio
 from pyzeebe import ZeebeClient, create_insecure_channel
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
@@ -18,11 +20,17 @@ from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 from medcam.engine.clock import ManualClock
 from medcam.engine.server import EngineServer
 
+# The shared reference corpus sits beside the project (../shared); a clone elsewhere may not
+# have it, and then the tests that need it are skipped.
+_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "bpmn-corpus"
+CORPUS_DIR: Path | None = _CORPUS if _CORPUS.is_dir() else None
+
 BPMN_HEADER = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
     'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" '
     'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
     'id="defs" targetNamespace="urn:medcam:test">\n'
 )
 
@@ -61,6 +69,43 @@ def chain_bpmn(process_id: str, *tasks: Task, name: str | None = None) -> bytes:
         f'{BPMN_HEADER}<bpmn:process id="{process_id}"{name_attr} isExecutable="true">\n'
         f"{body}</bpmn:process>\n</bpmn:definitions>\n"
     ).encode()
+
+
+def process_xml(process_id: str, body: str, definitions: str = "") -> bytes:
+    """A resource with one executable process; ``definitions`` go before it (messages, errors)."""
+    return (f'{BPMN_HEADER}{definitions}<bpmn:process id="{process_id}" isExecutable="true">'
+            f"{body}</bpmn:process></bpmn:definitions>").encode()
+
+
+def service(element_id: str, job_type: str, extensions: str = "", retries: str | None = None,
+            tag: str = "serviceTask") -> str:
+    """A job-based task; ``extensions`` go inside extensionElements (ioMapping, headers)."""
+    retries_attr = f' retries="{escape(retries)}"' if retries is not None else ""
+    return (f'<bpmn:{tag} id="{element_id}"><bpmn:extensionElements>'
+            f'<zeebe:taskDefinition type="{escape(job_type)}"{retries_attr}/>{extensions}'
+            f"</bpmn:extensionElements></bpmn:{tag}>")
+
+
+def flow(flow_id: str, source: str, target: str, condition: str | None = None) -> str:
+    if condition is None:
+        return f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}"/>'
+    return (f'<bpmn:sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}">'
+            f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{escape(condition)}'
+            "</bpmn:conditionExpression></bpmn:sequenceFlow>")
+
+
+def chain(*ids: str) -> str:
+    """Sequence flows a -> b -> c ..., named after their ends."""
+    return "".join(flow(f"{a}-{b}", a, b) for a, b in zip(ids, ids[1:], strict=False))
+
+
+def io(*mappings: tuple[str, str | None, str]) -> str:
+    """``zeebe:ioMapping`` from (kind, source, target) triples; source None omits it."""
+    inner = ""
+    for kind, source, target in mappings:
+        source_attr = "" if source is None else f' source="{escape(source)}"'
+        inner += f'<zeebe:{kind}{source_attr} target="{target}"/>'
+    return f"<zeebe:ioMapping>{inner}</zeebe:ioMapping>"
 
 
 @dataclass
@@ -112,6 +157,37 @@ class Engine:
         await self.stub.FailJob(pb.FailJobRequest(
             jobKey=job_key, retries=retries, errorMessage=message, retryBackOff=backoff))
 
+    async def throw(self, job_key: int, code: str, message: str = "",
+                    variables: dict[str, Any] | None = None) -> None:
+        await self.stub.ThrowError(pb.ThrowErrorRequest(
+            jobKey=job_key, errorCode=code, errorMessage=message,
+            variables=json.dumps(variables or {})))
+
+    async def publish(self, name: str, correlation_key: str, ttl_ms: int = 0,
+                      variables: dict[str, Any] | None = None,
+                      message_id: str = "") -> pb.PublishMessageResponse:
+        return await self.stub.PublishMessage(pb.PublishMessageRequest(
+            name=name, correlationKey=correlation_key, timeToLive=ttl_ms,
+            messageId=message_id, variables=json.dumps(variables or {})))
+
+    async def set_variables(self, scope_key: int, variables: dict[str, Any],
+                            local: bool = False) -> pb.SetVariablesResponse:
+        return await self.stub.SetVariables(pb.SetVariablesRequest(
+            elementInstanceKey=scope_key, variables=json.dumps(variables), local=local))
+
+    async def resolve(self, incident_key: int | str) -> None:
+        await self.stub.ResolveIncident(pb.ResolveIncidentRequest(incidentKey=int(incident_key)))
+
+    def advance(self, ms: int) -> None:
+        """Move the manual clock and fire what is due right now (no waiting on a task)."""
+        self.clock.advance(ms)
+        scheduler = self.server._scheduler  # noqa: SLF001 - deterministic firing in tests
+        assert scheduler is not None
+        scheduler.fire_due()
+
+    async def state(self, key: int) -> str:
+        return (await self.instance(key))["state"]
+
     async def instance(self, key: int) -> dict[str, Any]:
         response = await self.rest.get(f"/process-instances/{key}")
         assert response.status_code == 200, response.text
@@ -142,17 +218,30 @@ async def start_engine(data_dir: Path, clock: ManualClock) -> AsyncIterator[Engi
     running: list[Engine] = []
 
     async def start() -> Engine:
-        server = EngineServer(data_dir, grpc_port=0, rest_port=0, clock=clock)
-        await server.start()
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}")
-        rest = httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.rest_port}/v2", timeout=10)
-        engine = Engine(server, clock, GatewayStub(channel), channel, rest)
+        engine = await launch_engine(data_dir, clock)
         running.append(engine)
         return engine
 
     yield start
     for engine in running:
         await stop_engine(engine)
+
+
+async def launch_engine(data_dir: Path, clock: ManualClock) -> Engine:
+    server = EngineServer(data_dir, grpc_port=0, rest_port=0, clock=clock)
+    await server.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}")
+    rest = httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.rest_port}/v2", timeout=10)
+    return Engine(server, clock, GatewayStub(channel), channel, rest)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def module_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Engine]:
+    """One engine for a whole module, for tests that leave no state behind (rejections);
+    such tests need ``@pytest.mark.asyncio(loop_scope="module")``."""
+    engine = await launch_engine(tmp_path_factory.mktemp("engine-data"), ManualClock())
+    yield engine
+    await stop_engine(engine)
 
 
 async def stop_engine(engine: Engine) -> None:
@@ -171,3 +260,10 @@ async def zeebe_client(engine: Engine) -> AsyncIterator[ZeebeClient]:
     channel = create_insecure_channel(grpc_address=engine.address)
     yield ZeebeClient(channel)
     await channel.close()
+
+
+async def rpc_error(call: Awaitable[Any]) -> grpc.aio.AioRpcError:
+    """The gRPC error a call ends with (fails the test when it succeeds)."""
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await call
+    return info.value

@@ -13,7 +13,7 @@ from pyzeebe.proto import gateway_pb2 as pb
 
 from medcam.engine.keys import local_of, partition_of
 
-from .conftest import Engine, Task, chain_bpmn
+from .conftest import Engine, Task, chain, chain_bpmn, io, process_xml, service
 
 TWO_TASKS = chain_bpmn("two", Task("a", "step-a", retries=1), Task("b", "step-b"))
 
@@ -31,20 +31,19 @@ async def test_topology_reports_one_leader_partition(engine: Engine) -> None:
 
 async def test_health_service_reports_serving(engine: Engine) -> None:
     stub = health_pb2_grpc.HealthStub(engine.channel)
-    for service in ("", "gateway_protocol.Gateway"):
-        response = await stub.Check(health_pb2.HealthCheckRequest(service=service))
+    for name in ("", "gateway_protocol.Gateway"):
+        response = await stub.Check(health_pb2.HealthCheckRequest(service=name))
         assert response.status == health_pb2.HealthCheckResponse.SERVING
 
 
 async def test_unimplemented_rpcs_answer_unimplemented(engine: Engine) -> None:
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await engine.stub.PublishMessage(pb.PublishMessageRequest(name="m"))
-    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        async for _ in engine.stub.StreamActivatedJobs(
-                pb.StreamActivatedJobsRequest(type="t", worker="w", timeout=1000)):
-            pass
-    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    for call in (engine.stub.EvaluateDecision(pb.EvaluateDecisionRequest(decisionId="d")),
+                 engine.stub.DeleteResource(pb.DeleteResourceRequest(resourceKey=1)),
+                 engine.stub.ModifyProcessInstance(pb.ModifyProcessInstanceRequest())):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await call
+        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        assert "is not implemented by this engine" in info.value.details()
 
 
 async def test_create_instance_keys_and_variables(engine: Engine) -> None:
@@ -182,3 +181,16 @@ async def test_cancel_deletes_activatable_jobs(engine: Engine) -> None:
 async def test_pyzeebe_cancel_unknown_instance(zeebe_client: ZeebeClient) -> None:
     with pytest.raises(ProcessInstanceNotFoundError):
         await zeebe_client.cancel_process_instance(42)
+
+
+@pytest.mark.parametrize("tag", ["sendTask", "businessRuleTask", "scriptTask", "serviceTask"])
+async def test_job_based_task_kinds_behave_like_service_tasks(engine: Engine, tag: str) -> None:
+    body = ('<bpmn:startEvent id="s"/>' + service("t", "kind-job", io(("input", "=1", "one")),
+                                                     tag=tag)
+            + '<bpmn:endEvent id="e"/>' + chain("s", "t", "e"))
+    await engine.deploy(("kind.bpmn", process_xml("kind", body)))
+    created = await engine.create("kind")
+    job = await engine.activate_one("kind-job")
+    assert (job.elementId, json.loads(job.variables)) == ("t", {"one": 1})
+    await engine.complete(job.key)
+    assert await engine.state(created.processInstanceKey) == "COMPLETED"

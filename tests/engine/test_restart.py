@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -13,7 +14,19 @@ import grpc
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from .conftest import Engine, EngineFactory, Task, chain_bpmn, stop_engine
+from .conftest import (
+    Engine,
+    EngineFactory,
+    Task,
+    chain,
+    chain_bpmn,
+    flow,
+    io,
+    process_xml,
+    rpc_error,
+    service,
+    stop_engine,
+)
 
 TWO = chain_bpmn("two", Task("a", "step-a"), Task("b", "step-b"))
 
@@ -128,3 +141,87 @@ async def test_everything_acknowledged_survives_kill_9(
         c.processInstanceKey for c in created}
     assert len(await engine.activate("step-b", max_jobs=100)) == len(jobs) == 50
     assert len(await engine.activate("step-a", max_jobs=200)) == 150
+
+
+WAITS = process_xml("waits", (
+    '<bpmn:startEvent id="start"/><bpmn:exclusiveGateway id="route"/>'
+    '<bpmn:intermediateCatchEvent id="timer"><bpmn:timerEventDefinition>'
+    "<bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition>"
+    "</bpmn:intermediateCatchEvent>"
+    '<bpmn:intermediateCatchEvent id="msg"><bpmn:messageEventDefinition messageRef="M"/>'
+    "</bpmn:intermediateCatchEvent>"
+    '<bpmn:parallelGateway id="fork"/><bpmn:parallelGateway id="join"/>'
+    + service("a", "a") + service("b", "b")
+    + service("mapped", "mapped", io(("input", "=-text", "negated")))
+    + service("done", "done") + '<bpmn:endEvent id="end"/>'
+    + chain("start", "route")
+    + flow("to-timer", "route", "timer", '=kind = "timer"')
+    + flow("to-msg", "route", "msg", '=kind = "msg"')
+    + flow("to-fork", "route", "fork", '=kind = "fork"')
+    + flow("to-mapped", "route", "mapped", '=kind = "mapped"')
+    + chain("timer", "done") + chain("msg", "done") + chain("mapped", "done")
+    + chain("fork", "a", "join", "done") + flow("fork-b", "fork", "b") + flow("b-join", "b", "join")
+    + chain("done", "end")
+), '<bpmn:message id="M" name="go"><bpmn:extensionElements>'
+   '<zeebe:subscription correlationKey="=id"/></bpmn:extensionElements></bpmn:message>')
+
+
+async def test_timers_subscriptions_messages_joins_and_incidents_survive_a_restart(
+    start_engine: EngineFactory,
+) -> None:
+    first = await start_engine()
+    await first.deploy(("waits.bpmn", WAITS))
+    timer = await first.create("waits", {"kind": "timer"})
+    msg = await first.create("waits", {"kind": "msg", "id": "m-1"})
+    late_msg = await first.create("waits", {"kind": "msg", "id": "m-2"})
+    fork = await first.create("waits", {"kind": "fork"})
+    mapped = await first.create("waits", {"kind": "mapped", "text": "t"})
+    await first.complete((await first.activate_one("a")).key)
+    await first.publish("go", "m-2", ttl_ms=60_000)  # correlates to late_msg at once
+    await first.publish("go", "m-3", ttl_ms=60_000, message_id="id-3")  # stays buffered
+    [incident] = await first.incidents(processInstanceKey=str(mapped.processInstanceKey))
+    await first.complete((await first.activate_one("done")).key)  # late_msg finishes
+    await stop_engine(first)
+
+    second = await start_engine()
+    assert await second.state(late_msg.processInstanceKey) == "COMPLETED"
+    error = await rpc_error(second.publish("go", "m-3", ttl_ms=1, message_id="id-3"))
+    assert error.code() == grpc.StatusCode.ALREADY_EXISTS  # the buffered message came back
+    second.advance(59_999)
+    assert await second.activate("done") == []
+    second.advance(1)
+    assert (await second.activate_one("done")).processInstanceKey == timer.processInstanceKey
+    await second.publish("go", "m-1")
+    assert (await second.activate_one("done")).processInstanceKey == msg.processInstanceKey
+    await second.complete((await second.activate_one("b")).key)  # the join had 'a' already
+    assert (await second.activate_one("done")).processInstanceKey == fork.processInstanceKey
+    await second.set_variables(mapped.processInstanceKey, {"text": 5})
+    await second.resolve(incident["incidentKey"])
+    job = await second.activate_one("mapped")
+    assert json.loads(job.variables)["negated"] == -5
+
+
+def _first_schema_file(data_dir: Path) -> None:
+    """An engine file as the first engine version left it: jobs without the later columns."""
+    data_dir.mkdir(parents=True)
+    with sqlite3.connect(data_dir / "engine.sqlite3") as conn:
+        conn.execute(
+            "CREATE TABLE jobs (key INTEGER PRIMARY KEY, type TEXT NOT NULL, "
+            "process_instance_key INTEGER NOT NULL, element_instance_key INTEGER NOT NULL, "
+            "process_definition_key INTEGER NOT NULL, element_id TEXT NOT NULL, "
+            "state TEXT NOT NULL, retries INTEGER NOT NULL, worker TEXT NOT NULL, "
+            "deadline_ms INTEGER NOT NULL, backoff_until_ms INTEGER NOT NULL, "
+            "error_message TEXT NOT NULL, custom_headers TEXT NOT NULL, incident_key INTEGER)")
+
+
+async def test_a_data_file_of_the_first_schema_gets_the_new_job_columns(
+    data_dir: Path, start_engine: EngineFactory
+) -> None:
+    _first_schema_file(data_dir)
+    engine = await start_engine()
+    await engine.deploy(("two.bpmn", TWO))
+    await engine.create("two")
+    await engine.complete((await engine.activate_one("step-a")).key)
+    response = await engine.rest.post("/jobs/search", json={"filter": {"state": "COMPLETED"}})
+    [item] = response.json()["items"]
+    assert (item["type"], item["processDefinitionId"]) == ("step-a", "two")
