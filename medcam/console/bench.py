@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from medcam.console.clients.errors import BackendError
 from medcam.console.events import Event, StageCompleted
+from medcam.console.fulfillment import FulfillmentError
 from medcam.console.orders import OrderSummary
 from medcam.console.runtime import ConsoleRuntime
 from medcam.console.settings import Settings
@@ -76,6 +78,7 @@ async def _measure(
     last_stage = STAGES[-1].task_type
     started: dict[str, float] = {}
     finished: dict[str, float] = {}
+    failed: list[str] = []
     done_events = {order.id: asyncio.Event() for order in orders}
     all_done = asyncio.Event()
 
@@ -83,7 +86,7 @@ async def _measure(
         if isinstance(event, StageCompleted) and event.stage == last_stage and event.order_id in started:
             finished.setdefault(event.order_id, time.perf_counter())
             done_events[event.order_id].set()
-            if len(finished) == count:
+            if len(finished) + len(failed) == count:
                 all_done.set()
 
     runtime.bus.subscribe(on_event)
@@ -91,17 +94,34 @@ async def _measure(
     limit = asyncio.Semaphore(max(1, concurrency))
     service = runtime.fulfillment
 
-    async def start(order: OrderSummary) -> None:
-        async with limit:
-            started[order.id] = time.perf_counter()
-            await service.start(order, by="bench")
-            # Hold the slot until this order is through, so `concurrency` orders are in flight.
+    async def through(order: OrderSummary) -> None:
+        try:
             await done_events[order.id].wait()
+        finally:
+            limit.release()
+
+    async def submit() -> None:
+        # One submitter, like one order.placed subscriber: starts are issued one after
+        # another, at most `concurrency` orders are in flight.
+        waiting = []
+        for order in orders:
+            await limit.acquire()
+            started[order.id] = time.perf_counter()
+            try:
+                await service.start(order, by="bench")
+            except (FulfillmentError, BackendError) as exc:
+                failed.append(f"{order.id}: {exc}")
+                limit.release()
+                if len(finished) + len(failed) == count:
+                    all_done.set()
+                continue
+            waiting.append(asyncio.get_running_loop().create_task(through(order)))
+        await asyncio.gather(*waiting)
 
     child = runtime.embedded.pid if runtime.embedded else None
     cpu_console, cpu_child = time.process_time(), _child_cpu_s(child)
     began = time.perf_counter()
-    starters = asyncio.gather(*(start(o) for o in orders), return_exceptions=True)
+    starters = asyncio.ensure_future(submit())
     try:
         await asyncio.wait_for(all_done.wait(), timeout_s)
     except TimeoutError:
@@ -134,6 +154,7 @@ async def _measure(
             "p95": round(_percentile(latencies, 95), 2),
             "p99": round(_percentile(latencies, 99), 2),
         },
+        "start_errors": failed[:5],
         "overhead_ms": {"p50": round(_percentile(overheads, 50), 2), "p99": round(_percentile(overheads, 99), 2)},
         # Where the time goes: CPU per order in this process (workers, clients) and in the
         # embedded engine + shop child process.

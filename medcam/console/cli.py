@@ -84,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Headless benchmark on a private embedded engine and shop: create instance, "
                                        "three jobs, three HTTP callbacks and metadata per order.")
     bench.add_argument("--orders", type=_positive, default=100, metavar="N", help="orders to run (default 100)")
-    bench.add_argument("--concurrency", type=_positive, default=64, metavar="C", help="orders in flight at once (default 64)")
+    bench.add_argument("--concurrency", type=_positive, default=64, metavar="C",
+                       help="orders in flight at once (default 64); one submitter starts them one after "
+                            "another, as the order.placed subscriber does")
     bench.add_argument("--json", action="store_true", help="print only the JSON object")
     bench.add_argument("--timeout", type=_positive, default=600, metavar="S", help="give up after S seconds (default 600)")
 

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
         5000, ge=0, le=86_400_000, validation_alias=_env("MEDCAM_JOB_RETRY_BACKOFF_MS")
     )
     log_level: str = Field("INFO", validation_alias=_env("MEDCAM_LOG_LEVEL"))
+    #: None = on with the embedded engine, off with a configured Zeebe (it may predate 8.4).
+    job_streaming: bool | None = Field(None, validation_alias=_env("MEDCAM_JOB_STREAMING"))
 
     @field_validator("stage_delays", mode="before")
     @classmethod
@@ -140,6 +142,7 @@ class Settings(BaseSettings):
             ),
             job_retry_backoff_ms=self.job_retry_backoff_ms,
             callback_secret=self.callback_secret.get_secret_value() if self.callback_secret else None,
+            job_streaming=self.embedded_engine if self.job_streaming is None else self.job_streaming,
             slack_webhook_url=(
                 self.slack_webhook_url.get_secret_value() if self.slack_webhook_url else None
             ),

@@ -120,6 +120,7 @@ class FulfillmentWorkers:
             max_connection_retries=-1,
             poll_retry_delay=s.poll_retry_delay_s,  # type: ignore[arg-type]  # float is fine
             exception_handler=self._on_failure,
+            stream_enabled=s.job_streaming,
         )
         for stage in STAGES:
             handler = StageHandler(

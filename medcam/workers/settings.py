@@ -29,6 +29,10 @@ class WorkerSettings:
     poll_retry_delay_s: float = 0.05
     #: Long-poll length of ActivateJobs in ms (0 = the gateway default).
     request_timeout_ms: int = 10_000
+    #: Also open StreamActivatedJobs (Zeebe 8.4+): jobs are pushed the moment they exist.
+    #: A gateway without it answers UNIMPLEMENTED, which stops a pyzeebe worker, so it is
+    #: only on where the gateway is known to have it.
+    job_streaming: bool = False
 
     def delay_for(self, stage: Stage) -> float:
         return self.delays_s[stage.number - 1]

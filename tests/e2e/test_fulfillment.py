@@ -213,3 +213,16 @@ async def test_signed_callbacks_against_a_shop_that_requires_them(tmp_path):
     finally:
         await shop.stop()
         await engine.stop()
+
+
+async def test_workers_with_job_streaming(tmp_path, backends):
+    """StreamActivatedJobs (job push) on the embedded engine carries the whole path too."""
+    async with running_console(fast_settings(tmp_path, backends, job_streaming=True)) as (runtime, events):
+        assert runtime.workers.settings.job_streaming
+        ids = {(await runtime.demo.create())["id"] for _ in range(3)}
+        runtime.feed.poke()
+        await events.wait_for(
+            lambda: ids <= {e.order_id for e in events.of(StageCompleted, stage="send-notification")}
+        )
+        for order_id in ids:
+            assert (await runtime.medusa.get_order(order_id))["metadata"]["workflow_status"] == "completed"
