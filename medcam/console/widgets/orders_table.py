@@ -34,7 +34,7 @@ class OrdersTable(DataTable):
     """Orders, newest first. ``sync`` touches only the cells that changed."""
 
     COLUMNS = ("Order", "Customer", "Total", "Status", "Workflow", *(s.label for s in STAGES), "Note")
-    WIDTHS = (7, 14, 12, 9, 18, 9, 9, 9, None)
+    WIDTHS = (7, 14, 14, 9, 18, 9, 9, 9, None)
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
