@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from medcam.console.bench_engine import process_cpu_s
 from medcam.console.clients.errors import BackendError
 from medcam.console.events import Event, StageCompleted
 from medcam.console.fulfillment import FulfillmentError
@@ -17,17 +17,6 @@ from medcam.console.orders import OrderSummary
 from medcam.console.runtime import ConsoleRuntime
 from medcam.console.settings import Settings
 from medcam.workers.stages import STAGES
-
-
-def _child_cpu_s(pid: int | None) -> float:
-    """User + system CPU seconds of a child process (Linux /proc), 0 when unknown."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -119,7 +108,7 @@ async def _measure(
         await asyncio.gather(*waiting)
 
     child = runtime.embedded.pid if runtime.embedded else None
-    cpu_console, cpu_child = time.process_time(), _child_cpu_s(child)
+    cpu_console, cpu_child = time.process_time(), process_cpu_s(child)
     began = time.perf_counter()
     starters = asyncio.ensure_future(submit())
     try:
@@ -128,7 +117,7 @@ async def _measure(
         pass
     elapsed = time.perf_counter() - began
     cpu_console = time.process_time() - cpu_console
-    cpu_child = _child_cpu_s(child) - cpu_child
+    cpu_child = process_cpu_s(child) - cpu_child
     starters.cancel()
     await asyncio.gather(starters, return_exceptions=True)
 

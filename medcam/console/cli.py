@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="orders in flight at once (default 64); one submitter starts them one after "
                             "another, as the order.placed subscriber does")
     bench.add_argument("--json", action="store_true", help="print only the JSON object")
+    bench.add_argument("--engine-only", action="store_true",
+                       help="measure the embedded engine alone: --orders instances of a one-service-task "
+                            "process with zero-work pyzeebe workers (instances/s, CPU per instance)")
+    bench.add_argument("--streaming", action="store_true",
+                       help="with --engine-only: workers use StreamActivatedJobs as well as polling")
     bench.add_argument("--timeout", type=_positive, default=600, metavar="S", help="give up after S seconds (default 600)")
 
     engine = sub.add_parser("engine", parents=[common], help="run the embedded engine (and shop) standalone",
@@ -202,7 +207,18 @@ def _run_bench(args: argparse.Namespace, settings: Settings) -> int:
     from medcam.console.bench import run_bench
     from medcam.console.runtime import StartupError
 
-    delays = args.delays if args.delays is not None else parse_delays("seed")
+    if args.engine_only:
+        from medcam.console.bench_engine import run_engine_bench
+        from medcam.console.embedded import EmbeddedError
+
+        try:
+            result = asyncio.run(run_engine_bench(
+                args.orders, streaming=args.streaming, concurrency=args.concurrency, timeout_s=args.timeout))
+        except EmbeddedError as exc:
+            return _fail(str(exc))
+        print(json.dumps(result, indent=None if args.json else 2))
+        return 0 if result["completed"] == result["instances"] else 1
+    delays = getattr(args, "delays", None) or parse_delays("seed")
     try:
         result = asyncio.run(run_bench(args.orders, args.concurrency, delays, timeout_s=args.timeout))
     except StartupError as exc:

@@ -94,3 +94,11 @@ def test_engine_command_serves_and_stops_on_sigterm(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_bench_engine_only(tmp_path):
+    result = run(["bench", "--engine-only", "--orders", "30", "--json"], tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["instances"] == figures["completed"] == 30
+    assert set(figures["cpu_ms_per_instance"]) == {"client_and_workers", "engine"}
