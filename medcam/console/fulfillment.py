@@ -7,6 +7,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
 from medcam.bpmn import ORDER_PROCESS_ID
 from medcam.console.bus import EventBus
 from medcam.console.clients.camunda_rest import CamundaRest
@@ -83,7 +85,14 @@ class FulfillmentService:
                 self._audit("start", order.id, "failed", str(exc), by)
                 raise FulfillmentError(str(exc)) from None
             self._bus.publish(InstanceStarted(at=self._now(), order_id=order.id, process_instance_key=key))
-            await self._medusa.merge_metadata(order.id, {"workflow_instance": str(key)})
+            # The instance runs now: losing this write would let a later auto-start create a
+            # second one, so a passing Medusa fault is retried.
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(4), wait=wait_exponential(multiplier=0.5, max=4),
+                retry=retry_if_exception_type(BackendError), reraise=True,
+            ):
+                with attempt:
+                    await self._medusa.merge_metadata(order.id, {"workflow_instance": str(key)})
             self._audit("start", order.id, "ok", f"instance {key}", by)
             return key
         finally:
