@@ -140,11 +140,12 @@ class ConsoleRuntime:
         except BackendError as exc:
             raise StartupError(f"cannot deploy {ORDER_FULFILLMENT.name}: {exc}") from None
         if not await self.medusa.health():
-            raise StartupError(f"cannot reach Medusa at {medusa_url} (GET /health failed)")
-        self._status("medusa", True, medusa_url)
+            raise StartupError(f"cannot reach Medusa at {self.medusa.base_url} (GET /health failed)")
+        self._status("medusa", True, self.medusa.base_url)
         log.info(
             "console connected",
-            extra={"zeebe": self._target.describe(), "zeebe_rest": rest_url, "medusa": medusa_url,
+            extra={"zeebe": self._target.describe(), "zeebe_rest": self.rest.base_url if self.rest else None,
+                   "medusa": self.medusa.base_url,
                    "embedded": ",".join(
                        c for c, on in (("engine", s.embedded_engine), ("shop", s.embedded_shop)) if on)},
         )

@@ -72,3 +72,12 @@ def test_log_file_is_json_lines_and_redacts_secrets(tmp_path):
     assert entry["message"] == "token is ***" and entry["order_id"] == "o1"
     assert "hunter2-secret" not in path.read_text()
     logging.getLogger().handlers.clear()
+
+
+def test_urls_on_screen_and_in_errors_lose_their_credentials():
+    from medcam.console.clients.errors import display_url
+    from medcam.console.clients.medusa import MedusaAdmin
+
+    assert display_url("http://admin:hunter2@shop.internal:9000") == "http://shop.internal:9000"
+    assert display_url("http://shop.internal:9000") == "http://shop.internal:9000"
+    assert "hunter2" not in MedusaAdmin("http://admin:hunter2@shop.internal:9000").base_url

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from medcam.console.clients.errors import BackendError, json_object
+from medcam.console.clients.errors import BackendError, display_url, json_object
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class CamundaRest:
         base = base_url.rstrip("/")
         if not base.endswith("/v2"):
             base += "/v2"
-        self.base_url = base
+        self.base_url = display_url(base)
         self._http = httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout_s)
 
     async def close(self) -> None:

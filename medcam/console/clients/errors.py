@@ -20,6 +20,12 @@ class BackendError(Exception):
         self.code = code
 
 
+def display_url(url: str) -> str:
+    """``url`` without user info, fit for screens, logs and errors."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url
+
+
 def json_object(component: str, what: str, response: httpx.Response) -> dict[str, Any]:
     """The response body as a JSON object, or a BackendError saying why it is not one."""
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from medcam.console.clients.errors import BackendError, json_object
+from medcam.console.clients.errors import BackendError, display_url, json_object
 from medcam.workers.http import BoundedAsyncClient
 
 
@@ -16,8 +16,8 @@ class MedusaAdmin:
     def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 10.0) -> None:
         # Medusa v2 secret API keys authenticate as HTTP Basic with the key as user name.
         auth = httpx.BasicAuth(api_key, "") if api_key else None
-        self.base_url = base_url.rstrip("/")
-        self._http = BoundedAsyncClient(base_url=self.base_url, auth=auth, timeout=timeout_s)
+        self.base_url = display_url(base_url.rstrip("/"))
+        self._http = BoundedAsyncClient(base_url=base_url.rstrip("/"), auth=auth, timeout=timeout_s)
 
     async def close(self) -> None:
         await self._http.aclose()
