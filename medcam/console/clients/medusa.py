@@ -9,6 +9,15 @@ import httpx
 from medcam.console.clients.errors import BackendError, display_url, json_object
 from medcam.workers.http import BoundedAsyncClient
 
+#: What the console reads of an order. Medusa 2.12's defaults leave out email, currency and
+#: the shipping name (checked against a real 2.12.3); every entry is prefixed so the defaults
+#: stay (an unprefixed entry would replace them), and the list route ignores a bare
+#: ``*shipping_address`` while it honours the two named fields.
+ORDER_FIELDS = (
+    "*items,+metadata,+summary,+email,+currency_code,"
+    "+shipping_address.first_name,+shipping_address.last_name"
+)
+
 
 class MedusaAdmin:
     """Admin API client; every failure is a one-line BackendError (no secret in it)."""
@@ -38,14 +47,14 @@ class MedusaAdmin:
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of orders and the total count."""
         params: dict[str, Any] = {"limit": limit, "offset": offset, "order": order}
-        params["fields"] = "*items,+metadata,+summary,*shipping_address"
+        params["fields"] = ORDER_FIELDS
         if updated_since:
             params["updated_at[$gte]"] = updated_since
         data = await self._request("GET", "/admin/orders", params=params)
         return list(data.get("orders") or []), int(data.get("count") or 0)
 
     async def get_order(self, order_id: str) -> dict[str, Any]:
-        data = await self._request("GET", f"/admin/orders/{order_id}")
+        data = await self._request("GET", f"/admin/orders/{order_id}", params={"fields": ORDER_FIELDS})
         return data["order"]
 
     async def merge_metadata(self, order_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +70,7 @@ class MedusaAdmin:
         return list(data.get("products") or [])
 
     async def list_customers(self, limit: int = 50) -> list[dict[str, Any]]:
-        data = await self._request("GET", "/admin/customers", params={"limit": limit})
+        data = await self._request("GET", "/admin/customers", params={"limit": limit, "fields": "*addresses"})
         return list(data.get("customers") or [])
 
     async def create_draft_order(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,189 @@
+"""medcam-console against a real Medusa 2.12: the client, the seed's /demo route, a full run."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from medcam.console.clients.errors import BackendError
+from medcam.console.clients.medusa import MedusaAdmin
+from medcam.console.demo_orders import DemoOrderMaker
+from medcam.console.orders import OrderSummary
+from medcam.console.runtime import ConsoleRuntime
+from medcam.console.settings import Settings
+
+from .seed import Seeded
+
+# The seeded product costs 12.50 EUR; the store order adds 4.50 shipping.
+UNIT = 12.5
+SHIPPING = 4.5
+
+
+async def test_health(admin: MedusaAdmin) -> None:
+    assert await admin.health()
+
+
+async def test_list_orders_has_both_seeded_orders(medusa: Seeded, admin: MedusaAdmin) -> None:
+    assert medusa.cart_order_id, f"store cart order was not created: {medusa.cart_error}"
+    orders, count = await admin.list_orders(limit=50)
+    ids = [o["id"] for o in orders]
+    assert medusa.draft_converted_order_id in ids
+    assert medusa.cart_order_id in ids
+    assert count >= 2
+    created = [o["created_at"] for o in orders]
+    assert created == sorted(created, reverse=True), "order=-created_at is honoured"
+
+    by_id = {o["id"]: OrderSummary.from_medusa(o) for o in orders}
+    draft = by_id[medusa.draft_converted_order_id]
+    cart = by_id[medusa.cart_order_id]
+    assert draft.status == "pending" and cart.status == "pending"
+    assert draft.item_count == 2 and cart.item_count == 1
+    assert draft.total == pytest.approx(2 * UNIT)
+    assert cart.total == pytest.approx(UNIT + SHIPPING)
+    assert isinstance(draft.display_id, int)
+
+
+# On 2.12.3 the admin order list's default fields have no email / currency_code and a bare
+# "*shipping_address" is dropped from the list response: the client names what it needs.
+async def test_list_orders_carries_email_and_currency(medusa: Seeded, admin: MedusaAdmin) -> None:
+    orders, _ = await admin.list_orders(limit=50)
+    cart = next(OrderSummary.from_medusa(o) for o in orders if o["id"] == medusa.cart_order_id)
+    assert cart.email == "grace@example.com"
+    assert cart.currency == "EUR"
+
+
+async def test_list_orders_carries_the_shipping_name(medusa: Seeded, admin: MedusaAdmin) -> None:
+    orders, _ = await admin.list_orders(limit=50)
+    by_id = {o["id"]: OrderSummary.from_medusa(o) for o in orders}
+    assert by_id[medusa.draft_converted_order_id].customer == "Ada Lovelace"
+    assert by_id[medusa.cart_order_id].customer == "Grace Hopper"
+
+
+async def test_get_order_detail_carries_the_shipping_name(medusa: Seeded, admin: MedusaAdmin) -> None:
+    """The detail route's defaults (2.12.3) include *shipping_address, *items and summary."""
+    summary = OrderSummary.from_medusa(await admin.get_order(medusa.cart_order_id))
+    assert summary.customer == "Grace Hopper"
+    assert summary.total == pytest.approx(UNIT + SHIPPING)
+    assert summary.item_count == 1
+
+
+async def test_get_order_detail_carries_email_and_currency(medusa: Seeded, admin: MedusaAdmin) -> None:
+    summary = OrderSummary.from_medusa(await admin.get_order(medusa.cart_order_id))
+    assert summary.email == "grace@example.com"
+    assert summary.currency == "EUR"
+
+
+async def test_get_order(medusa: Seeded, admin: MedusaAdmin) -> None:
+    order = await admin.get_order(medusa.draft_converted_order_id)
+    summary = OrderSummary.from_medusa(order)
+    assert summary.id == medusa.draft_converted_order_id
+    assert summary.total == pytest.approx(2 * UNIT)
+    assert summary.metadata.get("source") == "medcam-tests"
+
+
+async def test_get_unknown_order_is_a_404_backend_error(admin: MedusaAdmin) -> None:
+    with pytest.raises(BackendError) as caught:
+        await admin.get_order("order_does_not_exist")
+    assert "HTTP 404" in str(caught.value)
+
+
+async def test_merge_metadata_and_delete_a_key(admin: MedusaAdmin, fresh_order: dict) -> None:
+    order_id = fresh_order["id"]
+    merged = await admin.merge_metadata(order_id, {"a": "1", "b": "2"})
+    assert merged["metadata"]["a"] == "1" and merged["metadata"]["b"] == "2"
+    merged = await admin.merge_metadata(order_id, {"a": "", "c": "3"})
+    assert "a" not in merged["metadata"], "a key set to '' is deleted"
+    assert merged["metadata"]["b"] == "2" and merged["metadata"]["c"] == "3"
+    again = await admin.get_order(order_id)
+    assert again["metadata"] == merged["metadata"]
+
+
+async def test_secret_key_is_required(medusa: Seeded) -> None:
+    client = MedusaAdmin(medusa.base_url, api_key="sk_wrong")
+    try:
+        with pytest.raises(BackendError) as caught:
+            await client.list_orders(limit=1)
+        assert "HTTP 401" in str(caught.value)
+        assert "sk_wrong" not in str(caught.value)
+    finally:
+        await client.close()
+
+
+async def test_demo_order_maker_makes_a_real_order(admin: MedusaAdmin) -> None:
+    order = await DemoOrderMaker(admin, seed=1).create()
+    assert order["id"].startswith("order_")
+    assert order["status"] == "pending"
+
+
+async def test_demo_route_seed_contract(medusa: Seeded, admin: MedusaAdmin, fresh_order: dict) -> None:
+    order_id = fresh_order["id"]
+    async with httpx.AsyncClient(base_url=medusa.base_url, timeout=30) as http:
+        health = await http.get("/demo")
+        assert health.status_code == 200
+        for body in ({}, {"orderId": order_id}, {"status": "payment_verified"}, {"orderId": 1, "status": "x"}):
+            assert (await http.post("/demo", json=body)).status_code == 400, body
+        unknown = await http.post("/demo", json={"orderId": "order_nope", "status": "payment_verified"})
+        assert unknown.status_code == 404
+
+        ok = await http.post(
+            "/demo", json={"orderId": order_id, "status": "payment_verified", "message": "Payment verified successfully"}
+        )
+        assert ok.status_code == 200, ok.text
+        order = await admin.get_order(order_id)
+        assert order["metadata"]["workflow_status"] == "payment_verified"
+        assert order["metadata"]["workflow_message"] == "Payment verified successfully"
+        assert order["metadata"]["last_updated"]
+        assert order["status"] == "pending"
+
+        done = await http.post("/demo", json={"orderId": order_id, "status": "completed", "message": "done"})
+        assert done.status_code == 200, done.text
+    order = await admin.get_order(order_id)
+    assert order["status"] == "completed"
+    assert order["metadata"]["workflow_status"] == "completed"
+
+
+async def test_full_fulfillment_run_on_the_embedded_engine(
+    medusa: Seeded, admin: MedusaAdmin, fresh_order: dict, tmp_path: Path
+) -> None:
+    settings = Settings(
+        medusa_backend_url=medusa.base_url,
+        medusa_api_key=medusa.secret_key,
+        data_dir=tmp_path / "console",
+        stage_delays=(0.05, 0.05, 0.05),
+        engine_grpc_port=0,
+        engine_rest_port=0,
+        shop_port=0,
+        auto_start=False,
+        poll_interval_s=0.2,
+    )
+    runtime = ConsoleRuntime(settings)
+    await runtime.start()
+    try:
+        runtime.start_background()
+        assert runtime.fulfillment is not None
+        order = await admin.get_order(fresh_order["id"])
+        key = await runtime.fulfillment.start(OrderSummary.from_medusa(order))
+        assert key > 0
+
+        async def completed() -> dict:
+            while True:
+                current = await admin.get_order(fresh_order["id"])
+                meta = current.get("metadata") or {}
+                if meta.get("workflow_status") == "completed" and current.get("status") == "completed":
+                    return current
+                await asyncio.sleep(0.1)
+
+        async with asyncio.timeout(60):
+            final = await completed()
+    finally:
+        await runtime.stop()
+
+    meta = final["metadata"]
+    assert meta["workflow_instance"] == str(key)
+    assert meta["workflow_started_at"]
+    assert meta["workflow_message"]
+    assert meta["last_updated"]
+    assert final["status"] == "completed"
