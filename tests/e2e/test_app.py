@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from medcam.console.app import MedcamApp
 from medcam.console.events import InstanceCancelled, InstanceStarted, OrderSeen, StageCompleted
 from medcam.console.runtime import ConsoleRuntime
@@ -19,8 +21,28 @@ async def _runtime(tmp_path, backends, **overrides) -> tuple[ConsoleRuntime, Rec
     return runtime, events
 
 
-def _cell(app: MedcamApp, order_id: str, column: str) -> str:
-    return str(app.screen.query_one(OrdersTable).get_cell(order_id, column))
+def _cell(app: MedcamApp, order_id: str, column: str) -> str | None:
+    table = app.screen.query_one(OrdersTable)
+    try:
+        return str(table.get_cell(order_id, column))
+    except Exception:  # the row is not drawn yet
+        return None
+
+
+async def _drawn(pilot, check, within: float = 10.0) -> None:
+    """Let the app run refresh ticks until ``check()`` holds (a timeout fails the test)."""
+    async with asyncio.timeout(within):
+        while not check():
+            await pilot.pause(0.05)
+
+
+async def _new_order(pilot, events) -> str:
+    """Press ``n`` and return the id of the order that appears."""
+    await pilot.press("n")
+    seen = await events.wait_for(lambda: events.of(OrderSeen))
+    order_id = seen[0].order.id
+    await _drawn(pilot, lambda: _cell(pilot.app, order_id, "Order") is not None)
+    return order_id
 
 
 async def test_new_order_then_start_by_keys(tmp_path, backends):
@@ -28,18 +50,14 @@ async def test_new_order_then_start_by_keys(tmp_path, backends):
     app = MedcamApp(runtime)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("n")
-            seen = await events.wait_for(lambda: events.of(OrderSeen))
-            order_id = seen[0].order.id
-            await pilot.pause(0.3)  # one refresh tick draws the row
+            order_id = await _new_order(pilot, events)
             assert _cell(app, order_id, "Workflow") == "-"
             await pilot.press("s")
             await events.wait_for(lambda: events.of(StageCompleted, order_id=order_id, stage="send-notification"))
             await events.wait_for(
                 lambda: any(e.order.workflow_status == "completed" for e in events.of(OrderSeen) if e.order.id == order_id)
             )
-            await pilot.pause(0.3)
-            assert _cell(app, order_id, "Workflow") == "completed"
+            await _drawn(pilot, lambda: _cell(app, order_id, "Workflow") == "completed")
             assert len(events.of(InstanceStarted, order_id=order_id)) == 1
     finally:
         await runtime.stop()
@@ -50,10 +68,7 @@ async def test_cancel_asks_and_only_yes_cancels(tmp_path, backends):
     app = MedcamApp(runtime)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("n")
-            seen = await events.wait_for(lambda: events.of(OrderSeen))
-            order_id = seen[0].order.id
-            await pilot.pause(0.3)
+            order_id = await _new_order(pilot, events)
             await pilot.press("s")
             await events.wait_for(lambda: events.of(InstanceStarted, order_id=order_id))
             await events.wait_for(
@@ -81,13 +96,13 @@ async def test_read_only_hides_and_refuses_write_actions(tmp_path, backends):
     app = MedcamApp(runtime, read_only=True)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await events.wait_for(lambda: events.of(OrderSeen))
-            await pilot.pause(0.3)
+            seen = await events.wait_for(lambda: events.of(OrderSeen))
+            await _drawn(pilot, lambda: _cell(app, seen[0].order.id, "Order") is not None)
             enabled = {active.binding.action for active in app.active_bindings.values() if active.enabled}
             assert {"start", "retry", "cancel", "new_order"}.isdisjoint(enabled)
             assert {"help", "quit"} <= enabled
             await pilot.press("s", "n", "c")
-            await pilot.pause(0.3)
+            await pilot.pause()
             assert type(app.screen).__name__ == "MainScreen", "no confirm dialog in read-only mode"
             assert not events.of(InstanceStarted)
             assert len(events.of(OrderSeen)) == 1, "no demo order was created"
