@@ -152,7 +152,10 @@ async def test_full_fulfillment_run_on_the_embedded_engine(
         medusa_backend_url=medusa.base_url,
         medusa_api_key=medusa.secret_key,
         data_dir=tmp_path / "console",
-        stage_delays=(0.05, 0.05, 0.05),
+        # The first stage outlasts the console's workflow_instance write (~0.2 s on a real
+        # Medusa): the seed's /demo route reads, merges and writes metadata, so a callback
+        # racing that write could drop it (a lost update Medusa's metadata API allows).
+        stage_delays=(1.0, 0.05, 0.05),
         engine_grpc_port=0,
         engine_rest_port=0,
         shop_port=0,
