@@ -12,6 +12,10 @@ from pathlib import Path
 
 import httpx
 
+#: The environment variables that hand the child's shop its secrets.
+CALLBACK_SECRET_ENV = "MEDCAM_CALLBACK_SECRET"
+API_KEY_ENV = "MEDUSA_API_KEY"
+
 #: How long the child may take to open its ports.
 START_TIMEOUT_S = 30.0
 
@@ -70,7 +74,8 @@ class EmbeddedServices:
         shop_port: int = 9000,
         host: str = "127.0.0.1",
         log_level: str = "INFO",
-        shop_secrets: dict[str, str] | None = None,
+        callback_secret: str | None = None,
+        api_key: str | None = None,
     ) -> None:
         self.data_dir = data_dir
         self._want_engine = engine
@@ -81,7 +86,8 @@ class EmbeddedServices:
         self._host = host
         self._log_level = log_level
         # Passed through the environment, never the command line (which `ps` shows).
-        self._shop_secrets = {k: v for k, v in (shop_secrets or {}).items() if v}
+        secrets = {CALLBACK_SECRET_ENV: callback_secret, API_KEY_ENV: api_key}
+        self._shop_secrets = {name: value for name, value in secrets.items() if value}
         self._process: asyncio.subprocess.Process | None = None
         self.reused: list[str] = []
 

@@ -12,11 +12,8 @@ import signal
 import sys
 from pathlib import Path
 
+from medcam.console.embedded import API_KEY_ENV, CALLBACK_SECRET_ENV
 from medcam.console.logging_setup import setup_logging
-
-#: The console hands the shop its secrets in these environment variables.
-CALLBACK_SECRET_ENV = "MEDCAM_CALLBACK_SECRET"
-API_KEY_ENV = "MEDUSA_API_KEY"
 
 
 async def _serve(args: argparse.Namespace) -> int:

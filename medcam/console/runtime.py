@@ -86,10 +86,8 @@ class ConsoleRuntime:
                 rest_port=s.engine_rest_port,
                 shop_port=s.shop_port,
                 log_level=s.log_level,
-                shop_secrets={
-                    "MEDCAM_CALLBACK_SECRET": s.callback_secret.get_secret_value() if s.callback_secret else "",
-                    "MEDUSA_API_KEY": s.medusa_api_key.get_secret_value() if s.medusa_api_key else "",
-                },
+                callback_secret=s.callback_secret.get_secret_value() if s.callback_secret else None,
+                api_key=s.medusa_api_key.get_secret_value() if s.medusa_api_key else None,
             )
             try:
                 found = await self.embedded.start()

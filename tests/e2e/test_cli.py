@@ -102,3 +102,23 @@ def test_bench_engine_only(tmp_path):
     figures = json.loads(result.stdout)
     assert figures["instances"] == figures["completed"] == 30
     assert set(figures["cpu_ms_per_instance"]) == {"client_and_workers", "engine"}
+
+
+async def test_embedded_shop_gets_its_secrets_through_the_environment(tmp_path):
+    import httpx
+
+    from medcam.console.embedded import EmbeddedServices
+
+    services = EmbeddedServices(tmp_path, engine=False, shop=True, shop_port=0,
+                                callback_secret="cb-secret", api_key="sk_embedded")
+    found = await services.start()
+    try:
+        async with httpx.AsyncClient(base_url=found.medusa_url) as http:
+            unsigned = await http.post("/demo", json={"orderId": "x", "status": "s"})
+            anonymous = await http.get("/admin/orders")
+            keyed = await http.get("/admin/orders", auth=("sk_embedded", ""))
+        assert (unsigned.status_code, anonymous.status_code, keyed.status_code) == (401, 401, 200)
+        command_line = Path(f"/proc/{services.pid}/cmdline").read_bytes()  # noqa: ASYNC240
+        assert b"sk_embedded" not in command_line and b"cb-secret" not in command_line
+    finally:
+        await services.stop()
