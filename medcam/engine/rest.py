@@ -25,14 +25,18 @@ from .rest_search import (
     INT,
     KEY,
     STRING,
+    TAGS,
+    VARIABLES,
     Field,
     SearchError,
     SearchQuery,
     SearchSpec,
+    Sql,
     build_query,
     count_sql,
     ms_to_iso,
     page_info,
+    page_rows,
     select_sql,
 )
 from .runtime import Runtime
@@ -68,6 +72,23 @@ INCIDENT_SPEC = SearchSpec(
     },
 )
 
+# Process-instance filters on related rows (see Field.within) and the CTE some of them need.
+INCIDENT_ERROR_HASHES = "incident_error_hashes"
+_PI_KEY = "process_instances.key"
+_ELEMENT_OF = f"{_PI_KEY} IN (SELECT e.process_instance_key FROM element_instances e WHERE {{}})"
+_INCIDENT_OF = (f"{_PI_KEY} IN (SELECT i.process_instance_key FROM incidents i "
+                "WHERE i.state = 'ACTIVE' AND {})")
+_HASHED_INCIDENT_OF = (f"{_PI_KEY} IN (SELECT i.process_instance_key FROM incidents i "
+                       f"JOIN {INCIDENT_ERROR_HASHES} h ON h.message = i.error_message "
+                       "WHERE i.state = 'ACTIVE' AND {})")
+_ROOT_VARIABLE = (f"EXISTS (SELECT 1 FROM variables v WHERE v.scope_key = {_PI_KEY} "
+                  "AND v.name = ? AND {})")
+_RETRIES_LEFT = (f"({_PI_KEY} IN (SELECT j.process_instance_key FROM jobs j "
+                 "WHERE j.end_ms IS NULL AND j.failed_with_retries_left = 1))")
+_ELEMENT_INCIDENT = ("(e.key IN (SELECT i.element_instance_key FROM incidents i "
+                     "WHERE i.state = 'ACTIVE'))")
+_ELEMENT_STATES = frozenset({"ACTIVE", "COMPLETED", "TERMINATED"})
+
 PROCESS_INSTANCE_SPEC = SearchSpec(
     table="process_instances",
     key_column="key",
@@ -86,6 +107,19 @@ PROCESS_INSTANCE_SPEC = SearchSpec(
         "state": Field("state", ENUM, frozenset(s.value for s in InstanceState)),
         "hasIncident": Field("(incident_count > 0)", BOOL),
         "tenantId": Field("tenant_id", STRING),
+        "businessId": Field("NULL", STRING),
+        "variables": Field("v.value", VARIABLES, within=_ROOT_VARIABLE, sortable=False),
+        "errorMessage": Field("i.error_message", STRING, within=_INCIDENT_OF, sortable=False),
+        "incidentErrorHashCode": Field("h.hash", INT, within=_HASHED_INCIDENT_OF,
+                                       sortable=False, needs=INCIDENT_ERROR_HASHES),
+        "hasRetriesLeft": Field(_RETRIES_LEFT, BOOL, sortable=False),
+        "elementId": Field("e.element_id", STRING, within=_ELEMENT_OF, sortable=False),
+        "elementInstanceState": Field("'ACTIVE'", ENUM, _ELEMENT_STATES, within=_ELEMENT_OF,
+                                      sortable=False),
+        "hasElementInstanceIncident": Field(_ELEMENT_INCIDENT, BOOL, within=_ELEMENT_OF,
+                                            sortable=False),
+        "batchOperationId": Field("NULL", STRING, sortable=False),
+        "tags": Field("NULL", TAGS, sortable=False),
     },
 )
 
@@ -119,6 +153,7 @@ JOB_SPEC = SearchSpec(
         "deniedReason": Field("NULL", STRING),
         "creationTime": Field("created_ms", DATE),
         "lastUpdateTime": Field("updated_ms", DATE),
+        "priority": Field("NULL", INT),
     },
 )
 
@@ -127,7 +162,17 @@ def _key(value: int | None) -> str | None:
     return None if value is None else str(value)
 
 
+def java_string_hash(text: str) -> int:
+    """Java's ``String.hashCode()``, which Camunda keeps as an incident's error hash code."""
+    code = 0
+    units = text.encode("utf-16-be")
+    for i in range(0, len(units), 2):
+        code = (31 * code + (units[i] << 8 | units[i + 1])) & 0xFFFFFFFF
+    return code - (1 << 32) if code & 0x80000000 else code
+
+
 def incident_item(row: sqlite3.Row) -> dict[str, Any]:
+    """An incident; every §4.4 filter and sort field is a column the engine keeps."""
     return {
         "incidentKey": str(row["key"]),
         "processDefinitionKey": str(row["process_definition_key"]),
@@ -146,6 +191,21 @@ def incident_item(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def process_instance_item(row: sqlite3.Row) -> dict[str, Any]:
+    """A process instance. What the engine does not have, and how filters treat it:
+
+    - No call activities, version tags, tags, business ids or batch operations: the parent
+      keys, ``processDefinitionVersionTag``, ``businessId`` and ``batchOperationId`` are null
+      (a value filter matches nothing, ``{"$exists": false}`` matches all) and ``tags`` is
+      empty (``"tags": []`` matches all, any tag matches nothing).
+    - Element instances are kept while active only: ``elementId``, ``elementInstanceState``
+      and ``hasElementInstanceIncident`` look at the live element instances of an instance
+      (all in state ACTIVE), and must hold for the same element instance; so
+      ``elementInstanceState`` COMPLETED or TERMINATED matches nothing.
+    - ``errorMessage`` and ``incidentErrorHashCode`` (Java ``String.hashCode`` of the
+      message) look at the active incidents; ``hasRetriesLeft`` at the live jobs that failed
+      with retries left (false: the instance has none).
+    - ``variables`` match root-scope variables by their compact JSON text.
+    """
     return {
         "processInstanceKey": str(row["key"]),
         "processDefinitionId": row["bpmn_process_id"],
@@ -162,10 +222,15 @@ def process_instance_item(row: sqlite3.Row) -> dict[str, Any]:
         "hasIncident": row["incident_count"] > 0,
         "tenantId": row["tenant_id"],
         "tags": [],
+        "businessId": None,
     }
 
 
 def job_item(row: sqlite3.Row) -> dict[str, Any]:
+    """A job. Every §4.6 field is accepted in filters and sorts; those the engine cannot
+    know are constants: ``kind`` BPMN_ELEMENT, ``listenerEventType`` UNSPECIFIED, and
+    ``isDenied``, ``deniedReason`` and ``priority`` are unset (null in SQL, so a value filter
+    matches nothing; ``priority`` is shown as 0, as Camunda does for jobs without one)."""
     return {
         "jobKey": str(row["key"]),
         "type": row["type"],
@@ -191,6 +256,7 @@ def job_item(row: sqlite3.Row) -> dict[str, Any]:
         "deniedReason": None,
         "creationTime": ms_to_iso(row["created_ms"]),
         "lastUpdateTime": ms_to_iso(row["updated_ms"]),
+        "priority": 0,
     }
 
 
@@ -230,13 +296,26 @@ class RestApi:
                 return problem(request, 404, "NOT_FOUND",
                                f"Process instance with key '{request.path_params[scope[0]]}' "
                                "not found")
-            rows = await self._query(*select_sql(spec, query))
-            total = (await self._query(*count_sql(spec, query)))[0][0]
+            ctes = await self._ctes(query)
+            rows = page_rows(query, await self._query(*select_sql(spec, query, ctes)))
+            total = (await self._query(*count_sql(spec, query, ctes)))[0][0]
             return JSONResponse({
                 "items": [render(r) for r in rows],
-                "page": page_info(total, query.offset, len(rows)),
+                "page": page_info(total, query, rows),
             })
         return handler
+
+    async def _ctes(self, query: SearchQuery) -> dict[str, Sql]:
+        """The common table expressions the query's filters need (see Field.needs)."""
+        ctes: dict[str, Sql] = {}
+        if INCIDENT_ERROR_HASHES in query.needs:
+            rows = await self._query(
+                "SELECT DISTINCT error_message FROM incidents WHERE state = 'ACTIVE'", ())
+            pairs = json.dumps([[r[0], java_string_hash(r[0])] for r in rows])
+            ctes[INCIDENT_ERROR_HASHES] = (
+                f"{INCIDENT_ERROR_HASHES}(message, hash) AS (SELECT json_extract(value, '$[0]'), "
+                "json_extract(value, '$[1]') FROM json_each(?))", [pairs])
+        return ctes
 
     async def _scoped(self, request: Request, query: SearchQuery, param: str, column: str,
                       parent: str) -> SearchQuery | None:

@@ -6,16 +6,19 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
+MAX_TAGS = 10
 _KEY_PATTERN = re.compile(r"^-?[0-9]{1,25}$")
+_TAG_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_\-:.]{0,99}$")
 
 KEY, STRING, INT, DATE, ENUM, BOOL = "key", "string", "int", "date", "enum", "bool"
+VARIABLES, TAGS = "variables", "tags"  # [{name, value}] and a tag set
 _OPERATORS = {
     KEY: {"$eq", "$neq", "$exists", "$in", "$notIn"},
     STRING: {"$eq", "$neq", "$exists", "$in", "$notIn", "$like"},
@@ -25,6 +28,10 @@ _OPERATORS = {
     BOOL: {"$eq", "$neq", "$exists"},
 }
 _COMPARE = {"$eq": "=", "$neq": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_INTEGER_KINDS = (KEY, INT, DATE, BOOL)
+
+# A piece of SQL and its parameters, in order.
+Sql = tuple[str, list[Any]]
 
 
 class SearchError(ValueError):
@@ -33,11 +40,21 @@ class SearchError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """A filterable / sortable API field and the SQL expression behind it."""
+    """A filterable API field and the SQL expression behind it.
+
+    ``within`` makes it a field of related rows: a subquery template whose ``{}`` takes the
+    condition on ``sql`` ("the instance has an element instance whose element_id ...").
+    Fields of one filter object that share a ``within`` must hold for the same related row.
+    For VARIABLES the template also takes the variable name as its first parameter.
+    ``needs`` names a common table expression that the caller supplies (SearchQuery.needs).
+    """
 
     sql: str
     kind: str
     values: frozenset[str] | None = None  # allowed enum values
+    within: str | None = None
+    sortable: bool = True
+    needs: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +67,17 @@ class SearchSpec:
 
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
+    """One search as SQL: filter, order (ending with the key), page and cursor seek."""
+
     where: str
     params: list[Any]
-    order_by: str
+    order: tuple[tuple[str, str], ...]  # (expression, "ASC" | "DESC")
+    signature: str  # the endpoint and sort a cursor of this search is valid for
     offset: int
     limit: int
+    seek: Sql | None = None  # rows strictly after (or, backwards, before) a cursor
+    backwards: bool = False  # page.before: read in reverse order, then flip the page
+    needs: frozenset[str] = frozenset()
 
 
 def iso_to_ms(value: str) -> int:
@@ -71,21 +94,69 @@ def ms_to_iso(value: int | None) -> str | None:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value % 1000:03d}Z"
 
 
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
+# ---------------------------------------------------------------------- cursors
 
 
-def _decode_cursor(cursor: object, name: str) -> int:
+def encode_cursor(*values: Any, signature: str = "") -> str:
+    """An opaque cursor naming one item by its sort values, its key last."""
+    data = json.dumps({"s": signature, "v": list(values)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(data.encode()).decode()
+
+
+def _fits(value: object, kind: str) -> bool:
+    if value is None:
+        return True
+    if kind in _INTEGER_KINDS:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _decode_cursor(cursor: object, name: str, signature: str, kinds: Sequence[str]) -> list[Any]:
     if not isinstance(cursor, str) or not cursor:
         raise SearchError(f"page.{name} must be a non-empty cursor string")
+    invalid = SearchError(f"page.{name} is not a valid cursor; pass a startCursor or endCursor "
+                          "exactly as a search returned it")
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        offset = data["o"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise SearchError(f"page.{name} is not a valid cursor: '{cursor}'") from None
-    if not isinstance(offset, int) or offset < 0:
-        raise SearchError(f"page.{name} is not a valid cursor: '{cursor}'")
-    return offset
+        data = json.loads(base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True))
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    if not (isinstance(data, dict) and set(data) == {"s", "v"} and isinstance(data["s"], str)
+            and isinstance(data["v"], list)):
+        raise invalid
+    if data["s"] != signature:
+        raise SearchError(f"page.{name}: the cursor was made for another endpoint or sort order; "
+                          "send the same sort as the search that returned it")
+    values = data["v"]
+    if (len(values) != len(kinds) or values[-1] is None
+            or not all(_fits(v, k) for v, k in zip(values, kinds, strict=True))):
+        raise invalid
+    return values
+
+
+def _seek(order: Sequence[tuple[str, str]], values: Sequence[Any], forward: bool) -> Sql:
+    """Rows strictly after the cursor row (before it when not ``forward``) in ``order``.
+
+    SQLite puts NULL first in ascending and last in descending order; the key makes the
+    order total, so every row is either before, at or after the cursor."""
+    alternatives: list[str] = []
+    params: list[Any] = []
+    for i, ((sql, direction), value) in enumerate(zip(order, values, strict=True)):
+        ascending = (direction == "ASC") == forward
+        if value is None:
+            if not ascending:
+                continue  # NULL sorts last: nothing is beyond it on this term
+            beyond, beyond_params = f"{sql} IS NOT NULL", []
+        elif ascending:
+            beyond, beyond_params = f"{sql} > ?", [value]
+        else:
+            beyond, beyond_params = f"({sql} < ? OR {sql} IS NULL)", [value]
+        equal = [f"{s} IS ?" for s, _ in order[:i]]
+        alternatives.append(" AND ".join([*equal, beyond]))
+        params.extend([*values[:i], *beyond_params])
+    return " OR ".join(f"({a})" for a in alternatives) or "0", params
+
+
+# ---------------------------------------------------------------------- filters
 
 
 def _glob(pattern: str) -> str:
@@ -107,92 +178,131 @@ def _glob(pattern: str) -> str:
     return "".join(out)
 
 
-def _convert(name: str, spec: Field, value: object) -> Any:
+def _convert(path: str, spec: Field, value: object) -> Any:
     kind = spec.kind
     if kind == KEY:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, str) and _KEY_PATTERN.match(value):
             return int(value)
-        raise SearchError(f"filter.{name}: expected a key (a string of digits), got {json.dumps(value)}")
+        raise SearchError(f"{path}: expected a key (a string of digits), got {json.dumps(value)}")
     if kind in (STRING, ENUM):
         if not isinstance(value, str):
-            raise SearchError(f"filter.{name}: expected a string, got {json.dumps(value)}")
+            raise SearchError(f"{path}: expected a string, got {json.dumps(value)}")
         if kind == ENUM and spec.values is not None and value not in spec.values:
             allowed = ", ".join(sorted(spec.values))
-            raise SearchError(f"filter.{name}: unknown value '{value}' (allowed: {allowed})")
+            raise SearchError(f"{path}: unknown value '{value}' (allowed: {allowed})")
         return value
     if kind == INT:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise SearchError(f"filter.{name}: expected an integer, got {json.dumps(value)}")
+            raise SearchError(f"{path}: expected an integer, got {json.dumps(value)}")
         return value
     if kind == DATE:
         if not isinstance(value, str):
-            raise SearchError(f"filter.{name}: expected an ISO-8601 date-time string, got {json.dumps(value)}")
+            raise SearchError(f"{path}: expected an ISO-8601 date-time string, got {json.dumps(value)}")
         try:
             return iso_to_ms(value)
         except ValueError:
-            raise SearchError(f"filter.{name}: '{value}' is not an ISO-8601 date-time") from None
+            raise SearchError(f"{path}: '{value}' is not an ISO-8601 date-time") from None
     if kind == BOOL:
         if not isinstance(value, bool):
-            raise SearchError(f"filter.{name}: expected true or false, got {json.dumps(value)}")
+            raise SearchError(f"{path}: expected true or false, got {json.dumps(value)}")
         return 1 if value else 0
     raise AssertionError(kind)
 
 
-def _field_condition(name: str, spec: Field, value: object, params: list[Any]) -> str:
+def _field_condition(path: str, spec: Field, value: object) -> Sql:
     if not isinstance(value, dict):
-        params.append(_convert(name, spec, value))
-        return f"{spec.sql} = ?"
+        return f"{spec.sql} = ?", [_convert(path, spec, value)]
     if not value:
-        raise SearchError(f"filter.{name}: an operator object needs at least one operator")
+        raise SearchError(f"{path}: an operator object needs at least one operator")
     allowed = _OPERATORS[spec.kind]
     parts: list[str] = []
+    params: list[Any] = []
     for op, operand in value.items():
         if op not in allowed:
             raise SearchError(
-                f"filter.{name}: operator '{op}' is not allowed for this field "
+                f"{path}: operator '{op}' is not allowed for this field "
                 f"(allowed: {', '.join(sorted(allowed))})")
         if op == "$exists":
             if not isinstance(operand, bool):
-                raise SearchError(f"filter.{name}.$exists: expected true or false")
+                raise SearchError(f"{path}.$exists: expected true or false")
             parts.append(f"{spec.sql} IS {'NOT ' if operand else ''}NULL")
         elif op in ("$in", "$notIn"):
             if not isinstance(operand, list):
-                raise SearchError(f"filter.{name}.{op}: expected an array")
+                raise SearchError(f"{path}.{op}: expected an array")
             if not operand:
                 parts.append("0" if op == "$in" else "1")
                 continue
-            params.extend(_convert(name, spec, item) for item in operand)
+            params.extend(_convert(path, spec, item) for item in operand)
             marks = ", ".join("?" for _ in operand)
             neg = "NOT " if op == "$notIn" else ""
             parts.append(f"{spec.sql} {neg}IN ({marks})")
         elif op == "$like":
             if not isinstance(operand, str):
-                raise SearchError(f"filter.{name}.$like: expected a string pattern")
+                raise SearchError(f"{path}.$like: expected a string pattern")
             params.append(_glob(operand))
             parts.append(f"{spec.sql} GLOB ?")
         else:
-            params.append(_convert(name, spec, operand))
+            params.append(_convert(path, spec, operand))
             parts.append(f"{spec.sql} {_COMPARE[op]} ?")
-    return " AND ".join(f"({p})" for p in parts)
+    return " AND ".join(f"({p})" for p in parts), params
 
 
-def _filter_conditions(
-    filt: object, spec: SearchSpec, params: list[Any], allow_or: bool, path: str = "filter"
-) -> list[str]:
+def _variable_conditions(path: str, spec: Field, value: object) -> list[Sql]:
+    """Each ``{name, value}`` entry: a variable of that name whose JSON text matches."""
+    assert spec.within is not None
+    if not isinstance(value, list):
+        raise SearchError(f"{path}: expected an array of {{name, value}} objects")
+    conditions: list[Sql] = []
+    for i, entry in enumerate(value):
+        where = f"{path}[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"name", "value"}:
+            raise SearchError(f"{where}: expected an object with exactly 'name' and 'value'")
+        name, match = entry["name"], entry["value"]
+        if not isinstance(name, str) or not name:
+            raise SearchError(f"{where}.name: expected a non-empty string")
+        if match is None:
+            raise SearchError(f"{where}.value: expected the variable's JSON text (a string) "
+                              "or a string operator object")
+        if match == {"$exists": False}:
+            conditions.append((f"NOT ({spec.within.replace('{}', '1')})", [name]))
+            continue
+        sql, params = _field_condition(f"{where}.value", Field(spec.sql, STRING), match)
+        conditions.append((spec.within.replace("{}", sql), [name, *params]))
+    return conditions
+
+
+def _tag_conditions(path: str, spec: Field, value: object) -> list[Sql]:
+    """Every listed tag must be in the JSON array held by ``spec.sql`` (NULL: no tags)."""
+    if not isinstance(value, list) or len(value) > MAX_TAGS:
+        raise SearchError(f"{path}: expected an array of at most {MAX_TAGS} tags")
+    for tag in value:
+        if not isinstance(tag, str) or not _TAG_PATTERN.match(tag):
+            raise SearchError(f"{path}: {json.dumps(tag)} is not a valid tag (a letter, then up "
+                              "to 99 letters, digits, '_', '-', ':' or '.')")
+    if len(set(value)) != len(value):
+        raise SearchError(f"{path}: tags must be unique")
+    return [(f"EXISTS (SELECT 1 FROM json_each({spec.sql}) WHERE value = ?)", [tag])
+            for tag in value]
+
+
+def _filter_conditions(filt: object, spec: SearchSpec, allow_or: bool, needs: set[str],
+                       path: str = "filter") -> list[Sql]:
     if not isinstance(filt, dict):
         raise SearchError(f"{path} must be a JSON object")
-    conditions: list[str] = []
+    conditions: list[Sql] = []
+    related: dict[str, list[Sql]] = {}  # within template -> conditions on one related row
     for name, value in filt.items():
         if name == "$or" and allow_or:
             if not isinstance(value, list) or not value:
                 raise SearchError(f"{path}.$or must be a non-empty array of filter objects")
-            alternatives = []
+            alternatives: list[Sql] = []
             for i, alt in enumerate(value):
-                sub = _filter_conditions(alt, spec, params, False, f"{path}.$or[{i}]")
-                alternatives.append(" AND ".join(f"({c})" for c in sub) if sub else "1")
-            conditions.append(" OR ".join(f"({a})" for a in alternatives))
+                sub = _filter_conditions(alt, spec, False, needs, f"{path}.$or[{i}]")
+                alternatives.append(_and(sub))
+            conditions.append((" OR ".join(f"({s})" for s, _ in alternatives),
+                               [p for _, ps in alternatives for p in ps]))
             continue
         field = spec.fields.get(name)
         if field is None:
@@ -200,16 +310,44 @@ def _filter_conditions(
                 f"{path}: unknown filter field '{name}' (supported: {', '.join(sorted(spec.fields))})")
         if value is None:
             raise SearchError(f"{path}.{name}: null is not a valid filter value")
-        conditions.append(_field_condition(name, field, value, params))
+        if field.needs is not None:
+            needs.add(field.needs)
+        if field.kind == VARIABLES:
+            conditions.extend(_variable_conditions(f"{path}.{name}", field, value))
+        elif field.kind == TAGS:
+            conditions.extend(_tag_conditions(f"{path}.{name}", field, value))
+        elif field.within is None:
+            conditions.append(_field_condition(f"{path}.{name}", field, value))
+        elif value == {"$exists": False}:
+            conditions.append((f"NOT ({field.within.replace('{}', '1')})", []))
+        else:
+            related.setdefault(field.within, []).append(
+                _field_condition(f"{path}.{name}", field, value))
+    for template, parts in related.items():
+        sql, params = _and(parts)
+        conditions.append((template.replace("{}", sql), params))
     return conditions
 
 
-def _order_by(sort: object, spec: SearchSpec) -> str:
+def _and(conditions: Sequence[Sql]) -> Sql:
+    if not conditions:
+        return "1", []
+    return (" AND ".join(f"({s})" for s, _ in conditions),
+            [p for _, ps in conditions for p in ps])
+
+
+# ---------------------------------------------------------------------- sort and page
+
+
+def _sort(sort: object, spec: SearchSpec) -> tuple[list[tuple[str, str]], list[str], str]:
+    """The ORDER BY terms (key last, so the order is total), their kinds, and a signature."""
     if sort is None:
         sort = []
     if not isinstance(sort, list):
         raise SearchError("sort must be an array of {field, order} objects")
-    parts: list[str] = []
+    order: list[tuple[str, str]] = []
+    kinds: list[str] = []
+    names: list[str] = []
     for i, entry in enumerate(sort):
         if not isinstance(entry, dict) or "field" not in entry:
             raise SearchError(f"sort[{i}] must be an object with a 'field'")
@@ -218,19 +356,25 @@ def _order_by(sort: object, spec: SearchSpec) -> str:
             raise SearchError(f"sort[{i}]: unknown property '{sorted(unknown)[0]}'")
         name = entry["field"]
         field = spec.fields.get(name) if isinstance(name, str) else None
-        if field is None:
+        if field is None or not field.sortable:
+            supported = sorted(n for n, f in spec.fields.items() if f.sortable)
             raise SearchError(
                 f"sort[{i}].field: unknown sort field {json.dumps(name)} "
-                f"(supported: {', '.join(sorted(spec.fields))})")
-        order = entry.get("order", "ASC")
-        if not isinstance(order, str) or order.upper() not in ("ASC", "DESC"):
-            raise SearchError(f"sort[{i}].order must be 'ASC' or 'DESC', got {json.dumps(order)}")
-        parts.append(f"{field.sql} {order.upper()}")
-    parts.append(f"{spec.key_column} ASC")
-    return ", ".join(parts)
+                f"(supported: {', '.join(supported)})")
+        direction = entry.get("order", "ASC")
+        if not isinstance(direction, str) or direction.upper() not in ("ASC", "DESC"):
+            raise SearchError(f"sort[{i}].order must be 'ASC' or 'DESC', got {json.dumps(direction)}")
+        order.append((field.sql, direction.upper()))
+        kinds.append(field.kind)
+        names.append(f"{name}:{direction.upper()}")
+    order.append((spec.key_column, "ASC"))
+    kinds.append(KEY)
+    return order, kinds, f"{spec.table}|{','.join(names)}"
 
 
-def _page(page: object) -> tuple[int, int]:
+def _page(page: object, order: list[tuple[str, str]], kinds: list[str],
+          signature: str) -> tuple[int, int, Sql | None, bool]:
+    """(offset, limit, seek, backwards) for the page object."""
     if page is None:
         page = {}
     if not isinstance(page, dict):
@@ -248,14 +392,12 @@ def _page(page: object) -> tuple[int, int]:
         start = page["from"]
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
             raise SearchError(f"page.from must be a non-negative integer, got {json.dumps(start)}")
-        return start, limit
-    if "after" in page:
-        return _decode_cursor(page["after"], "after"), limit
-    if "before" in page:
-        end = _decode_cursor(page["before"], "before")
-        start = max(0, end - limit)
-        return start, end - start
-    return 0, limit
+        return start, limit, None, False
+    for name, forward in (("after", True), ("before", False)):
+        if name in page:
+            values = _decode_cursor(page[name], name, signature, kinds)
+            return 0, limit, _seek(order, values, forward), not forward
+    return 0, limit, None, False
 
 
 def build_query(body: object, spec: SearchSpec) -> SearchQuery:
@@ -267,28 +409,61 @@ def build_query(body: object, spec: SearchSpec) -> SearchQuery:
     unknown = set(body) - {"filter", "page", "sort"}
     if unknown:
         raise SearchError(f"unknown property '{sorted(unknown)[0]}' (expected filter, page, sort)")
-    params: list[Any] = []
+    needs: set[str] = set()
     filt = body.get("filter")
-    conditions = [] if filt is None else _filter_conditions(filt, spec, params, spec.allow_or)
-    where = " AND ".join(f"({c})" for c in conditions) if conditions else "1"
-    offset, limit = _page(body.get("page"))
-    return SearchQuery(where, params, _order_by(body.get("sort"), spec), offset, limit)
+    conditions = [] if filt is None else _filter_conditions(filt, spec, spec.allow_or, needs)
+    where, params = _and(conditions)
+    order, kinds, signature = _sort(body.get("sort"), spec)
+    offset, limit, seek, backwards = _page(body.get("page"), order, kinds, signature)
+    return SearchQuery(where, params, tuple(order), signature, offset, limit, seek, backwards,
+                       frozenset(needs))
 
 
-def page_info(total: int, offset: int, count: int) -> dict[str, Any]:
+# ---------------------------------------------------------------------- SQL and results
+
+
+def _with(query: SearchQuery, ctes: Mapping[str, Sql] | None) -> Sql:
+    if not query.needs:
+        return "", []
+    assert ctes is not None and query.needs <= set(ctes), query.needs
+    parts = [ctes[name] for name in sorted(query.needs)]
+    return "WITH " + ", ".join(s for s, _ in parts) + " ", [p for _, ps in parts for p in ps]
+
+
+def select_sql(spec: SearchSpec, query: SearchQuery,
+               ctes: Mapping[str, Sql] | None = None) -> Sql:
+    """One page of rows; each row also carries its sort values as ``_sort0``, ``_sort1``..."""
+    prefix, params = _with(query, ctes)
+    columns = ", ".join(f"{sql} AS _sort{i}" for i, (sql, _) in enumerate(query.order))
+    flip = {"ASC": "DESC", "DESC": "ASC"}
+    order_by = ", ".join(f"{sql} {flip[d] if query.backwards else d}" for sql, d in query.order)
+    seek, seek_params = query.seek or ("1", [])
+    sql = (f"{prefix}SELECT *, {columns} FROM {spec.table} WHERE ({query.where}) AND ({seek}) "
+           f"ORDER BY {order_by} LIMIT ? OFFSET ?")
+    return sql, [*params, *query.params, *seek_params, query.limit, query.offset]
+
+
+def count_sql(spec: SearchSpec, query: SearchQuery,
+              ctes: Mapping[str, Sql] | None = None) -> Sql:
+    """All matches, whatever the page."""
+    prefix, params = _with(query, ctes)
+    return (f"{prefix}SELECT COUNT(*) FROM {spec.table} WHERE {query.where}",
+            [*params, *query.params])
+
+
+def page_rows(query: SearchQuery, rows: list[Any]) -> list[Any]:
+    """The rows of ``select_sql`` in the requested order."""
+    return rows[::-1] if query.backwards else rows
+
+
+def page_info(total: int, query: SearchQuery, rows: Sequence[Any]) -> dict[str, Any]:
+    def cursor(row: Any) -> str:
+        return encode_cursor(*(row[f"_sort{i}"] for i in range(len(query.order))),
+                             signature=query.signature)
+
     return {
         "totalItems": total,
-        "startCursor": encode_cursor(offset) if count else None,
-        "endCursor": encode_cursor(offset + count) if count else None,
+        "startCursor": cursor(rows[0]) if rows else None,
+        "endCursor": cursor(rows[-1]) if rows else None,
         "hasMoreTotalItems": False,
     }
-
-
-def select_sql(spec: SearchSpec, query: SearchQuery) -> tuple[str, Sequence[Any]]:
-    sql = (f"SELECT * FROM {spec.table} WHERE {query.where} ORDER BY {query.order_by} "
-           "LIMIT ? OFFSET ?")
-    return sql, [*query.params, query.limit, query.offset]
-
-
-def count_sql(spec: SearchSpec, query: SearchQuery) -> tuple[str, Sequence[Any]]:
-    return f"SELECT COUNT(*) FROM {spec.table} WHERE {query.where}", list(query.params)

@@ -173,7 +173,9 @@ class FlowMixin(VariablesMixin):
         listener = self.result_listeners.pop(pi.key, None)
         if listener is not None and state is InstanceState.COMPLETED:
             listener(self.local_variables(pi.key))
-        self._drop_scope_variables(pi.key)
+        # The root variables stay in the store as history (REST search finds finished
+        # instances by them); only memory lets go of them.
+        self.variables.pop(pi.key, None)
         for key in pi.joins:
             join = self.joins.pop(key, None)
             if join is not None:

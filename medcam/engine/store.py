@@ -209,7 +209,11 @@ class EngineStore:
                 definitions=rows("SELECT * FROM process_definitions ORDER BY key"),
                 instances=rows("SELECT * FROM process_instances WHERE state = 'ACTIVE' ORDER BY key"),
                 element_instances=rows("SELECT * FROM element_instances ORDER BY key"),
-                variables=rows("SELECT * FROM variables ORDER BY key"),
+                # Finished instances keep their root variables as history; only live ones load.
+                variables=rows(
+                    "SELECT v.* FROM variables v JOIN process_instances p "
+                    "ON p.key = v.process_instance_key WHERE p.state = 'ACTIVE' ORDER BY v.key"
+                ),
                 jobs=rows("SELECT * FROM jobs WHERE end_ms IS NULL ORDER BY key"),
                 incidents=rows("SELECT * FROM incidents WHERE state = 'ACTIVE' ORDER BY key"),
                 timers=rows("SELECT * FROM timers ORDER BY key"),
