@@ -43,6 +43,8 @@ async def run_bench(
             engine_rest_port=0,
             shop_port=0,
             auto_start=False,
+            # One console: no rival claim can land, so the claim is read back at once.
+            claim_settle_s=0.0,
         )
         runtime = ConsoleRuntime(settings, workers=True, auto_start=False, feeds=False)
         await runtime.start()

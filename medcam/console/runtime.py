@@ -126,7 +126,13 @@ class ConsoleRuntime:
             )
         self.rest = CamundaRest(rest_url, auth=auth) if rest_url else None
         api_key = s.medusa_api_key.get_secret_value() if s.medusa_api_key else None
-        self.medusa = MedusaAdmin(medusa_url, api_key=api_key)
+        # The admin login is a real Medusa's (MEDUSA_BACKEND_URL); the embedded shop has no
+        # admin user, only the optional MEDUSA_API_KEY. MedusaAdmin prefers the API key.
+        email = None if s.embedded_shop else s.medusa_admin_email
+        password = s.medusa_admin_password.get_secret_value() if email and s.medusa_admin_password else None
+        if s.medusa_admin_email and s.embedded_shop:
+            log.info("MEDUSA_ADMIN_EMAIL/MEDUSA_ADMIN_PASSWORD are not used with the embedded shop")
+        self.medusa = MedusaAdmin(medusa_url, api_key=api_key, admin_email=email, admin_password=password)
 
         try:
             await self.zeebe.topology()
@@ -148,7 +154,10 @@ class ConsoleRuntime:
                        c for c, on in (("engine", s.embedded_engine), ("shop", s.embedded_shop)) if on)},
         )
 
-        self.fulfillment = FulfillmentService(self.zeebe, self.rest or _NoRest(), self.medusa, self.bus, now=self.now)
+        self.fulfillment = FulfillmentService(
+            self.zeebe, self.rest or _NoRest(), self.medusa, self.bus, now=self.now,
+            console_id=s.console_id, claim_settle_s=s.claim_settle_s, claim_ttl_s=s.claim_ttl_s,
+        )
         self.demo = DemoOrderMaker(self.medusa)
         if self.with_feeds:
             self.feed = OrderFeed(self.medusa, self.bus, interval_s=s.poll_interval_s, now=self.now)
@@ -161,7 +170,8 @@ class ConsoleRuntime:
             self.bus.subscribe(self._auto_start)
         if self.with_workers:
             self.workers = FulfillmentWorkers(
-                s.worker_settings(medusa_url), self.channel_factory, self.bus.publish, now=self.now
+                s.worker_settings(medusa_url), self.channel_factory, self.bus.publish, now=self.now,
+                callback_auth=self.medusa.auth,
             )
 
     def channel_factory(self) -> grpc.aio.Channel:
@@ -249,3 +259,6 @@ class _NoRest:
 
     async def incidents_of(self, process_instance_key: int) -> list:
         raise BackendError("camunda-rest", "ZEEBE_REST_ADDRESS is not set, so incidents cannot be listed")
+
+    async def instances_with_variable(self, process_id: str, name: str, value: object) -> list:
+        raise BackendError("camunda-rest", "ZEEBE_REST_ADDRESS is not set, so instances cannot be searched")

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 
@@ -61,6 +68,14 @@ class Settings(BaseSettings):
     # Medusa: unset MEDUSA_BACKEND_URL means the embedded shop.
     medusa_backend_url: str | None = Field(None, validation_alias=_env("MEDUSA_BACKEND_URL"))
     medusa_api_key: SecretStr | None = Field(None, validation_alias=_env("MEDUSA_API_KEY"))
+    #: Admin user for Medusa's email/password login (both or neither). With MEDUSA_API_KEY
+    #: also set, the API key wins and these are not used.
+    medusa_admin_email: str | None = Field(
+        None, validate_default=True, validation_alias=_env("MEDUSA_ADMIN_EMAIL")
+    )
+    medusa_admin_password: SecretStr | None = Field(
+        None, validate_default=True, validation_alias=_env("MEDUSA_ADMIN_PASSWORD")
+    )
     callback_secret: SecretStr | None = Field(None, validation_alias=_env("MEDCAM_CALLBACK_SECRET"))
 
     # Slack (optional).
@@ -88,6 +103,14 @@ class Settings(BaseSettings):
         5000, ge=0, le=86_400_000, validation_alias=_env("MEDCAM_JOB_RETRY_BACKOFF_MS")
     )
     log_level: str = Field("INFO", validation_alias=_env("MEDCAM_LOG_LEVEL"))
+    #: How status updates reach Medusa: the seed's POST /demo, or the stock Admin API.
+    callback_mode: Literal["demo", "admin"] = Field("demo", validation_alias=_env("MEDCAM_CALLBACK_MODE"))
+    #: Names this console in the order claims it writes (default host:pid).
+    console_id: str | None = Field(None, min_length=1, max_length=100, validation_alias=_env("MEDCAM_CONSOLE_ID"))
+    #: How long a console waits after claiming an order before reading the claim back.
+    claim_settle_s: float = Field(1.0, ge=0, le=60, validation_alias=_env("MEDCAM_CLAIM_SETTLE_S"))
+    #: After this long, a claim with no recorded instance may be recovered by another console.
+    claim_ttl_s: float = Field(60.0, gt=0, le=86_400, validation_alias=_env("MEDCAM_CLAIM_TTL_S"))
     #: None = on with the embedded engine, off with a configured Zeebe (it may predate 8.4).
     job_streaming: bool | None = Field(None, validation_alias=_env("MEDCAM_JOB_STREAMING"))
 
@@ -114,6 +137,28 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("medusa_admin_email", mode="before")
+    @classmethod
+    def _blank_email_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("medusa_admin_password")
+    @classmethod
+    def _email_and_password_together(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        """Both or neither; the error names the variable, never the password's value."""
+        if value is not None and not value.get_secret_value():
+            value = None
+        email = info.data.get("medusa_admin_email")
+        if email and value is None:
+            raise ValueError("must be set too when MEDUSA_ADMIN_EMAIL is set (both or neither)")
+        if value is not None and not email:
+            raise ValueError("is set but MEDUSA_ADMIN_EMAIL is not (both or neither)")
+        return value
 
     @field_validator("medusa_backend_url", "zeebe_rest_address")
     @classmethod
@@ -142,6 +187,7 @@ class Settings(BaseSettings):
             ),
             job_retry_backoff_ms=self.job_retry_backoff_ms,
             callback_secret=self.callback_secret.get_secret_value() if self.callback_secret else None,
+            callback_mode=self.callback_mode,
             job_streaming=self.embedded_engine if self.job_streaming is None else self.job_streaming,
             slack_webhook_url=(
                 self.slack_webhook_url.get_secret_value() if self.slack_webhook_url else None
@@ -151,7 +197,8 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
-        values = [self.zeebe_client_secret, self.medusa_api_key, self.slack_webhook_url, self.callback_secret]
+        values = [self.zeebe_client_secret, self.medusa_api_key, self.slack_webhook_url, self.callback_secret,
+                  self.medusa_admin_password]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
 
@@ -171,19 +218,34 @@ def load_settings(env_file: Path | None = None, **overrides: object) -> Settings
         raise SettingsError(str(exc)) from None
 
 
-_SECRET_FIELDS = frozenset({"zeebe_client_secret", "medusa_api_key", "slack_webhook_url", "callback_secret"})
+_SECRET_FIELDS = frozenset(
+    {"zeebe_client_secret", "medusa_api_key", "slack_webhook_url", "callback_secret", "medusa_admin_password"}
+)
 
 
 def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         loc = error.get("loc") or ("?",)
-        name = str(loc[0])
+        env_name = str(loc[0])  # the variable read (CAMUNDA_CLIENT_SECRET...) or a field name
+        name = _field_name(env_name)
         field = Settings.model_fields.get(name)
         alias = field.validation_alias if field else None
-        env_name = alias.choices[0] if isinstance(alias, AliasChoices) else name
+        if env_name == name and isinstance(alias, AliasChoices):
+            env_name = alias.choices[0]
         value = error.get("input")
         shown = "" if name in _SECRET_FIELDS else f"={value!r}"
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         lines.append(f"bad setting {env_name}{shown}: {message}")
     return "; ".join(lines)
+
+
+def _field_name(loc: str) -> str:
+    """The field an error location names: errors from the environment carry the alias."""
+    if loc in Settings.model_fields:
+        return loc
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices) and loc in alias.choices:
+            return name
+    return loc

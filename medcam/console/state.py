@@ -6,6 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from medcam.console.claims import claim_of
 from medcam.console.events import (
     CallbackAttempt,
     EngineStatus,
@@ -69,7 +70,10 @@ class OrderView:
 
     @property
     def workflow_status(self) -> str:
-        return self.order.workflow_status or "-"
+        """The metadata's status; "claimed" while a console is about to create the instance."""
+        if self.order.workflow_status:
+            return self.order.workflow_status
+        return "claimed" if claim_of(self.order.metadata) is not None else "-"
 
 
 def stages_from_status(status: str | None) -> list[StageProgress]:

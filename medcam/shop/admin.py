@@ -45,6 +45,13 @@ async def _body(request: Request, expected: str) -> dict:
         raise InvalidData(str(exc)) from None
 
 
+async def _optional_body(request: Request) -> dict:
+    """The JSON object body, or {} when the request has none (Medusa treats both alike)."""
+    if not await request.body():
+        return {}
+    return await _body(request, "a JSON object such as {}")
+
+
 def _only_fields(request: Request) -> None:
     """Detail and write routes accept ``fields`` (ignored) and nothing else."""
     unknown = [key for key in request.query_params if key != "fields"]
@@ -84,6 +91,18 @@ def admin_routes(repository: ShopRepository) -> list[Route]:
         _only_fields(request)
         update = parse_order_update(await _body(request, "a JSON object such as {\"metadata\": {}}"))
         record = repository.update_order(request.path_params["order_id"], update)
+        return JSONResponse({"order": _order(record)})
+
+    @medusa_endpoint
+    async def complete_order(request: Request) -> Response:
+        _only_fields(request)
+        body = await _optional_body(request)
+        unknown = sorted(set(body) - {"additional_data"})
+        if unknown:
+            raise InvalidData(f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}")
+        if "additional_data" in body and not isinstance(body["additional_data"], dict):
+            raise InvalidData("Invalid request: additional_data must be an object")
+        record = repository.complete_order(request.path_params["order_id"])
         return JSONResponse({"order": _order(record)})
 
     @medusa_endpoint
@@ -164,6 +183,7 @@ def admin_routes(repository: ShopRepository) -> list[Route]:
         Route("/admin/orders", list_orders, methods=["GET"]),
         Route("/admin/orders/{order_id}", get_order, methods=["GET"]),
         Route("/admin/orders/{order_id}", update_order, methods=["POST"]),
+        Route("/admin/orders/{order_id}/complete", complete_order, methods=["POST"]),
         Route("/admin/draft-orders", list_draft_orders, methods=["GET"]),
         Route("/admin/draft-orders", create_draft_order, methods=["POST"]),
         Route("/admin/draft-orders/{order_id}", get_draft_order, methods=["GET"]),

@@ -1,10 +1,11 @@
-"""The Admin API's secret key: HTTP Basic (key as user name, empty password) or Bearer."""
+"""The Admin API's guard: the secret key (HTTP Basic user name, or Bearer) or a login token."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -44,6 +45,15 @@ def key_matches(authorization: str | None, key: str) -> bool:
     return hmac.compare_digest(given, expected)
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of a ``Bearer <token>`` header (any case of "Bearer"), else None."""
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.strip().partition(" ")
+    token = credentials.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def _authorization(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
@@ -52,19 +62,35 @@ def _authorization(scope: Scope) -> str | None:
 
 
 class ApiKeyMiddleware:
-    """ASGI middleware: every ``/admin`` request must carry the key, else 401 (Medusa's shape)."""
+    """ASGI middleware: every ``/admin`` request must carry the key or a valid login token.
 
-    def __init__(self, app: ASGIApp, key: str) -> None:
-        if not key:
-            raise ValueError("the Admin API key must not be empty")
+    ``key``: the secret API key (see :func:`key_matches`). ``token_valid``: judges a
+    ``Bearer`` token from ``POST /auth/user/emailpass``. At least one must be given;
+    anything else is answered 401 in Medusa's shape.
+    """
+
+    def __init__(
+        self, app: ASGIApp, key: str | None = None, token_valid: Callable[[str], bool] | None = None
+    ) -> None:
+        if not key and token_valid is None:
+            raise ValueError("the Admin API guard needs a key or a login")
         self.app = app
-        self.key = key
+        self.key = key or None
+        self.token_valid = token_valid
+
+    def allows(self, authorization: str | None) -> bool:
+        if self.key is not None and key_matches(authorization, self.key):
+            return True
+        if self.token_valid is not None:
+            token = bearer_token(authorization)
+            return token is not None and self.token_valid(token)
+        return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
             admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
-            if admin and not key_matches(_authorization(scope), self.key):
+            if admin and not self.allows(_authorization(scope)):
                 response = medusa_error(401, "unauthorized", "Unauthorized")
                 response.headers["WWW-Authenticate"] = CHALLENGE
                 await response(scope, receive, send)

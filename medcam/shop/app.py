@@ -14,13 +14,15 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from medcam.protocol.progress import WORKFLOW_SEQUENCE, StageOrder
+
 from .admin import admin_routes
 from .apikey import ApiKeyMiddleware
+from .auth import DEFAULT_TOKEN_LIFETIME_S, AdminLogin, auth_routes
 from .bodylimit import MAX_BODY_BYTES, BodyLimitMiddleware
 from .callback import callback_routes
 from .errors import error_for_path
 from .openapi import openapi_document, openapi_routes
-from .progress import WORKFLOW_SEQUENCE, StageOrder
 from .ratelimit import RateLimit, RateLimitMiddleware, TokenBuckets
 from .repository import KEY_RETENTION_S, ShopRepository
 
@@ -48,6 +50,9 @@ def create_app(
     *,
     callback_secret: str | None = None,
     api_key: str | None = None,
+    admin_email: str | None = None,
+    admin_password: str | None = None,
+    token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S,
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
     max_body_bytes: int = MAX_BODY_BYTES,
     clock: Callable[[], float] = time.time,
@@ -58,12 +63,17 @@ def create_app(
 
     ``callback_secret``: POST /demo must be signed with it (401 otherwise). ``api_key``:
     /admin needs it as HTTP Basic user name or Bearer token (401 otherwise). Empty or None
-    turns either check off. ``rate_limit`` (None: off) applies per client address;
-    ``max_body_bytes`` caps request bodies (413). ``clock`` (unix seconds) drives the
-    signature window, the rate limiter and idempotency-key retention. ``workflow_statuses``
-    are the stages, in order, that callbacks may not move backwards through.
+    turns either check off. ``admin_email``/``admin_password`` (both or neither): the admin
+    user of ``POST /auth/user/emailpass``, whose Bearer JWTs (valid ``token_lifetime_s``,
+    24 h by default as Medusa's jwtExpiresIn) /admin then accepts too; /admin stays open
+    only when neither a key nor a login is configured. ``rate_limit`` (None: off) applies
+    per client address; ``max_body_bytes`` caps request bodies (413). ``clock`` (unix
+    seconds) drives the signature window, the rate limiter, idempotency-key retention and
+    token expiry. ``workflow_statuses`` are the stages, in order, that callbacks may not
+    move backwards through.
     The database connection is closed when the app's lifespan ends.
     """
+    login = AdminLogin(admin_email, admin_password, clock=clock, lifetime_s=token_lifetime_s)
     repository = ShopRepository.open(Path(db_path), key_retention_s)
 
     @contextlib.asynccontextmanager
@@ -77,9 +87,12 @@ def create_app(
     if rate_limit is not None:
         middleware.append(Middleware(RateLimitMiddleware, buckets=TokenBuckets(rate_limit, clock)))
     middleware.append(Middleware(BodyLimitMiddleware, max_bytes=max_body_bytes))
-    if api_key:
-        middleware.append(Middleware(ApiKeyMiddleware, key=api_key))
-    document = openapi_document(api_key=bool(api_key), signed_callbacks=bool(callback_secret))
+    if api_key or login.configured:
+        token_valid = login.token_valid if login.configured else None
+        middleware.append(Middleware(ApiKeyMiddleware, key=api_key, token_valid=token_valid))
+    document = openapi_document(
+        api_key=bool(api_key), signed_callbacks=bool(callback_secret), admin_login=login.configured
+    )
     app = Starlette(
         routes=[
             Route("/health", _health, methods=["GET"]),
@@ -91,6 +104,7 @@ def create_app(
                 stages=StageOrder(workflow_statuses),
             ),
             *admin_routes(repository),
+            *auth_routes(login),
         ],
         middleware=middleware,
         exception_handlers={HTTPException: _http_error},
@@ -99,4 +113,5 @@ def create_app(
     # Strict paths, as every route is documented: "/admin/orders/" is a 404, not a redirect.
     app.router.redirect_slashes = False
     app.state.repository = repository
+    app.state.admin_login = login
     return app

@@ -1,6 +1,6 @@
 """The seed's status-callback route: ``POST /demo`` updates an order, ``GET /demo`` is health.
 
-With a callback secret, each POST must be signed (``medcam.workers.signing``), else 401.
+With a callback secret, each POST must be signed (``medcam.protocol.signing``), else 401.
 A callback that would move a known workflow stage backwards, or touch a cancelled order,
 is answered 200 with ``"applied": false`` and the reason, and changes nothing: the worker
 counts any 2xx as delivered, and a late duplicate is expected under retries, not an error
@@ -17,13 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from medcam.workers.signing import verify
+from medcam.protocol.progress import StageOrder
+from medcam.protocol.signing import verify
 
 from .clock import now_iso
 from .errors import callback_failure
 from .idempotency import fingerprint, read_key
 from .jsonbody import BodyError, parse_object, type_name
-from .progress import StageOrder
 from .repository import CallbackKey, CallbackResult, KeyReuse, ShopRepository
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from medcam.workers.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_S
+from medcam.protocol.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_S
 
 from .bodylimit import MAX_BODY_BYTES
 from .callback import MAX_ID, MAX_MESSAGE, MAX_STATUS, REPLAYED_HEADER
@@ -263,6 +263,11 @@ def _schemas() -> dict:
         "ShippingMethodInput": shipping_input,
         "DraftOrderCreate": draft_create,
         "OrderUpdate": order_update,
+        "OrderComplete": {
+            "type": "object",
+            "properties": {"additional_data": {"type": "object"}},
+            "additionalProperties": False,
+        },
         "OrderList": listing("orders", "Order"),
         "DraftOrderList": listing("draft_orders", "Order"),
         "RegionList": listing("regions", "Region"),
@@ -273,6 +278,14 @@ def _schemas() -> dict:
         "RegionEnvelope": _object({"region": _ref("Region")}),
         "ProductEnvelope": _object({"product": _ref("Product")}),
         "CustomerEnvelope": _object({"customer": _ref("Customer")}),
+        "EmailPassLogin": _object({"email": _STRING, "password": _STRING}),
+        "TokenRefresh": {
+            "type": "object",
+            "description": "Ignored: the bearer token is the whole request (send nothing)",
+        },
+        "AuthToken": _object(
+            {"token": {"type": "string", "description": "HS256 JWT with exp; send as Bearer"}}
+        ),
     }
 
 
@@ -450,6 +463,41 @@ def _paths() -> dict:
                 },
             },
         },
+        "/auth/user/emailpass": {
+            "post": {
+                "tags": ["auth"],
+                "summary": "Admin login with email and password (Medusa v2's emailpass)",
+                "description": (
+                    "Answers a JWT for the admin user, valid 24 h by default (Medusa's "
+                    "jwtExpiresIn); /admin accepts it as a Bearer token. Wrong credentials: "
+                    "401 'Invalid email or password'."
+                ),
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("EmailPassLogin")}},
+                },
+                "responses": {
+                    "200": _json("AuthToken", "Logged in"),
+                    **_errors("Error", 400, 401, 413, 429, 500),
+                },
+            }
+        },
+        "/auth/token/refresh": {
+            "post": {
+                "tags": ["auth"],
+                "summary": "A new token for a valid, unexpired login token",
+                "security": [{"bearerAuth": []}],
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("TokenRefresh")}},
+                },
+                "responses": {
+                    "200": _json("AuthToken", "A new token"),
+                    **_errors("Error", 401, 413, 429, 500),
+                },
+            }
+        },
         "/admin/orders": {
             "get": _admin(
                 "List orders", "OrderList", params=[*_PAGING, *_ORDER_FILTERS], found=False
@@ -461,6 +509,18 @@ def _paths() -> dict:
                 "Update an order (email, addresses, metadata merge)", "OrderEnvelope",
                 params=[order_id, _FIELDS], body="OrderUpdate", post=True,
             ),
+        },
+        "/admin/orders/{order_id}/complete": {
+            "post": {
+                **_admin(
+                    "Complete an order (status completed); a canceled order answers 400",
+                    "OrderEnvelope", params=[order_id, _FIELDS], post=True,
+                ),
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("OrderComplete")}},
+                },
+            },
         },
         "/admin/draft-orders": {
             "get": _admin("List draft orders", "DraftOrderList", params=_PAGING, found=False),
@@ -506,10 +566,13 @@ def _paths() -> dict:
     }
 
 
-def openapi_document(*, api_key: bool = False, signed_callbacks: bool = False) -> dict:
-    """The document; the flags say whether this shop enforces the key and the signature."""
+def openapi_document(
+    *, api_key: bool = False, signed_callbacks: bool = False, admin_login: bool = False
+) -> dict:
+    """The document; the flags say whether this shop enforces the key and the signature,
+    and whether it has an admin user (whose login tokens also guard /admin)."""
     paths = _paths()
-    if not api_key:
+    if not (api_key or admin_login):
         for path, item in paths.items():
             if path.startswith("/admin"):
                 for operation in item.values():
@@ -535,6 +598,7 @@ def openapi_document(*, api_key: bool = False, signed_callbacks: bool = False) -
             {"name": "service", "description": "Probes and this document"},
             {"name": "callback", "description": "The seed's workflow status callback"},
             {"name": "admin", "description": "Medusa v2 Admin API subset"},
+            {"name": "auth", "description": "Medusa v2 admin login (email and password)"},
         ],
         "paths": paths,
         "components": {
@@ -545,7 +609,9 @@ def openapi_document(*, api_key: bool = False, signed_callbacks: bool = False) -
                     "description": "The secret API key as user name, empty password",
                 },
                 "bearerAuth": {
-                    "type": "http", "scheme": "bearer", "description": "The secret API key",
+                    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "The secret API key, or a token from POST "
+                    "/auth/user/emailpass (the only one /auth/token/refresh takes)",
                 },
                 "callbackSignature": {
                     "type": "apiKey", "in": "header", "name": SIGNATURE_HEADER,

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from medcam.protocol.progress import ORDER_CANCELED, StageOrder
+
 from .catalogue import seed_catalogue
 from .clock import now_iso
 from .errors import InvalidData, NotAllowed, NotFound
 from .ids import new_id
 from .inputs import DraftOrderInput, OrderUpdate
-from .progress import StageOrder
 from .queries import OrderQuery, Page
 from .schema import open_database
 
@@ -400,6 +401,23 @@ class ShopRepository:
                 assignments = ", ".join(f"{column} = ?" for column in changes)
                 self._conn.execute(
                     f"UPDATE orders SET {assignments} WHERE id = ?", [*changes.values(), order_id]
+                )
+        record = self.get_order(order_id, draft=False)
+        assert record is not None
+        return record
+
+    def complete_order(self, order_id: str) -> OrderRecord:
+        """Set the order's status to ``completed`` (Medusa's complete-order); canceled ones refuse."""
+        with self._write():
+            row = self._one("SELECT status FROM orders WHERE id = ? AND is_draft = 0", (order_id,))
+            if row is None:
+                raise NotFound(f"Order with id: {order_id} was not found")
+            if row["status"] == ORDER_CANCELED:
+                raise InvalidData(f"Orders {order_id} are canceled and cannot be completed")
+            if row["status"] != "completed":
+                self._conn.execute(
+                    "UPDATE orders SET status = 'completed', updated_at = ? WHERE id = ?",
+                    (now_iso(), order_id),
                 )
         record = self.get_order(order_id, draft=False)
         assert record is not None

@@ -10,6 +10,7 @@ from pathlib import Path
 from medcam.http_serving import HttpServer
 
 from .app import DEFAULT_RATE_LIMIT, create_app
+from .auth import DEFAULT_TOKEN_LIFETIME_S
 from .bodylimit import MAX_BODY_BYTES
 from .ratelimit import RateLimit
 
@@ -25,7 +26,7 @@ class ShopServer:
     opens and seeds the database and returns once requests are accepted. It binds
     loopback unless ``host`` says otherwise. The keyword arguments are those of
     :func:`medcam.shop.app.create_app` (the console passes ``MEDCAM_CALLBACK_SECRET``
-    and ``MEDUSA_API_KEY``).
+    and ``MEDUSA_API_KEY``; ``admin_email``/``admin_password`` add Medusa's admin login).
     """
 
     def __init__(
@@ -36,6 +37,9 @@ class ShopServer:
         *,
         callback_secret: str | None = None,
         api_key: str | None = None,
+        admin_email: str | None = None,
+        admin_password: str | None = None,
+        token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S,
         rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
         max_body_bytes: int = MAX_BODY_BYTES,
         clock: Callable[[], float] = time.time,
@@ -46,6 +50,9 @@ class ShopServer:
         self._app_options = {
             "callback_secret": callback_secret,
             "api_key": api_key,
+            "admin_email": admin_email,
+            "admin_password": admin_password,
+            "token_lifetime_s": token_lifetime_s,
             "rate_limit": rate_limit,
             "max_body_bytes": max_body_bytes,
             "clock": clock,

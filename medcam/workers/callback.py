@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import httpx
 from tenacity import (
@@ -17,11 +19,17 @@ from tenacity import (
     wait_exponential,
 )
 
+from medcam.protocol.progress import WORKFLOW_SEQUENCE, StageOrder
+from medcam.protocol.signing import sign
 from medcam.workers.events import CallbackAttempt, EventSink
-from medcam.workers.signing import sign
+
+log = logging.getLogger(__name__)
 
 #: Lets the receiver apply a repeated callback once (the shop stores these keys).
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
+
+#: The status that completes the order (the seed's /demo does the same).
+FINAL_STATUS = WORKFLOW_SEQUENCE[-1]
 
 #: HTTP answers that may succeed when asked again; any other 4xx is the request's fault.
 RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -60,7 +68,12 @@ class CallbackFailed(Exception):
 
 
 class StatusCallback:
-    """Posts ``{orderId, status, message}`` to ``{base_url}/demo`` until it is accepted."""
+    """Delivers ``{orderId, status, message}`` to Medusa until it is accepted.
+
+    ``mode="demo"`` (the seed's contract) posts it to ``{base_url}{path}``; ``mode="admin"``
+    writes the same metadata through Medusa's stock Admin API (``AdminRoute``), for a
+    Medusa without the custom route; ``http`` must then carry the Admin API credentials.
+    """
 
     def __init__(
         self,
@@ -71,13 +84,17 @@ class StatusCallback:
         path: str = "/demo",
         now: Callable[[], datetime] | None = None,
         secret: str | None = None,
+        mode: str = "demo",
     ) -> None:
-        self._http = http
-        self._url = base_url.rstrip("/") + path
         self._on_event = on_event
         self.policy = policy or CallbackPolicy()
         self._now = now or (lambda: datetime.now(UTC))
-        self._secret = secret or None
+        if mode == "admin":
+            self.route: DemoRoute | AdminRoute = AdminRoute(http, base_url, self._now)
+        elif mode == "demo":
+            self.route = DemoRoute(http, base_url.rstrip("/") + path, secret)
+        else:
+            raise ValueError(f"unknown callback mode {mode!r} (demo or admin)")
 
     async def send(
         self, order_id: str, stage: str, status: str, message: str, instance_key: int | None = None
@@ -113,23 +130,11 @@ class StatusCallback:
         instance_key: int | None,
     ) -> None:
         number = state.attempt_number
-        body = json.dumps(
-            {"orderId": order_id, "status": status, "message": message}, separators=(",", ":")
-        ).encode()
-        headers = {
-            "Content-Type": "application/json",
-            IDEMPOTENCY_HEADER: f"{order_id}:{status}:{instance_key if instance_key is not None else '-'}",
-        }
-        if self._secret:
-            headers.update(sign(self._secret, int(time.time()), body))
+        key = f"{order_id}:{status}:{instance_key if instance_key is not None else '-'}"
         started = time.perf_counter()
         http_status: int | None = None
         try:
-            response = await self._http.post(
-                self._url, content=body, headers=headers, timeout=self.policy.timeout_s
-            )
-            http_status = response.status_code
-            error = None if response.is_success else f"HTTP {http_status}{_error_detail(response)}"
+            http_status, error = await self.route.deliver(order_id, status, message, key, self.policy.timeout_s)
         except httpx.TimeoutException:
             error = f"timed out after {self.policy.timeout_s:g} s"
         except httpx.HTTPError as exc:
@@ -159,6 +164,77 @@ class StatusCallback:
         if retryable:
             raise _Retryable(error, http_status=http_status, retryable=True)
         raise CallbackError(error, http_status=http_status, retryable=False)
+
+
+#: (HTTP status of the decisive answer, None when accepted else a one-line error).
+Delivery = tuple[int, str | None]
+
+
+def _delivery(response: httpx.Response, step: str = "") -> Delivery:
+    if response.is_success:
+        return response.status_code, None
+    return response.status_code, f"{step}HTTP {response.status_code}{_error_detail(response)}"
+
+
+class DemoRoute:
+    """The seed's ``POST /demo`` with an idempotency key, signed when a secret is set."""
+
+    def __init__(self, http: httpx.AsyncClient, url: str, secret: str | None) -> None:
+        self._http = http
+        self.url = url
+        self._secret = secret or None
+
+    async def deliver(self, order_id: str, status: str, message: str, key: str, timeout_s: float) -> Delivery:
+        body = json.dumps(
+            {"orderId": order_id, "status": status, "message": message}, separators=(",", ":")
+        ).encode()
+        headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: key}
+        if self._secret:
+            headers.update(sign(self._secret, int(time.time()), body))
+        response = await self._http.post(self.url, content=body, headers=headers, timeout=timeout_s)
+        return _delivery(response)
+
+
+class AdminRoute:
+    """The same update through Medusa's stock Admin API (``MEDCAM_CALLBACK_MODE=admin``).
+
+    Reads the order first and skips an update that would move its workflow backwards or
+    touch a cancelled one (what the shop's /demo refuses), then merges ``workflow_status``,
+    ``workflow_message`` and ``last_updated`` into its metadata and, for the last stage,
+    completes the order (``POST /admin/orders/{id}/complete``). Every step is idempotent,
+    so a retried attempt repeats them safely.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str, now: Callable[[], datetime]) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._now = now
+        self._stages = StageOrder()
+
+    async def deliver(self, order_id: str, status: str, message: str, key: str, timeout_s: float) -> Delivery:
+        path = f"{self._base}/admin/orders/{quote(order_id, safe='')}"
+        response = await self._http.get(path, params={"fields": "id,status,+metadata"}, timeout=timeout_s)
+        if not response.is_success:
+            return _delivery(response, "reading the order: ")
+        order = (response.json() or {}).get("order") or {}
+        metadata = order.get("metadata") or {}
+        refusal = self._stages.refusal(metadata.get("workflow_status"), str(order.get("status")), status)
+        if refusal is not None:
+            log.info("status %s for order %s not applied: %s", status, order_id, refusal)
+            return response.status_code, None
+        update = {"workflow_status": status, "workflow_message": message, "last_updated": _iso(self._now())}
+        response = await self._http.post(path, json={"metadata": update}, timeout=timeout_s)
+        if not response.is_success:
+            return _delivery(response, "writing metadata: ")
+        if status == FINAL_STATUS and order.get("status") != "completed":
+            response = await self._http.post(f"{path}/complete", json={}, timeout=timeout_s)
+            if not response.is_success:
+                return _delivery(response, "completing the order: ")
+        return response.status_code, None
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 def _error_detail(response: httpx.Response) -> str:

@@ -52,13 +52,15 @@ class FulfillmentWorkers:
         on_event: EventSink,
         http: httpx.AsyncClient | None = None,
         now: Callable[[], datetime] | None = None,
+        callback_auth: httpx.Auth | None = None,
     ) -> None:
         self.settings = settings
         self._channel_factory = channel_factory
         self._on_event = on_event
         self._now = now or (lambda: datetime.now(UTC))
         self._own_http = http is None
-        self._http = http or BoundedAsyncClient()
+        # The Admin API callback mode needs Medusa's credentials; /demo is sent without them.
+        self._http = http or BoundedAsyncClient(auth=callback_auth if settings.callback_mode == "admin" else None)
         self.callback = StatusCallback(
             self._http,
             settings.medusa_url,
@@ -67,6 +69,7 @@ class FulfillmentWorkers:
             path=settings.callback_path,
             now=self._now,
             secret=settings.callback_secret,
+            mode=settings.callback_mode,
         )
         self.slack = SlackNotifier(
             settings.slack_webhook_url, on_event, settings.slack_admin_url, now=self._now

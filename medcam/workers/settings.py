@@ -16,6 +16,8 @@ class WorkerSettings:
     delays_s: tuple[float, ...] = tuple(stage.default_delay_s for stage in STAGES)
     callback: CallbackPolicy = field(default_factory=CallbackPolicy)
     callback_path: str = "/demo"
+    #: "demo" posts to the seed's route; "admin" writes through Medusa's Admin API.
+    callback_mode: str = "demo"
     #: HMAC secret for signing callbacks (MEDCAM_CALLBACK_SECRET); None sends them unsigned.
     callback_secret: str | None = None
     #: FailJob back-off after a stage gave up (the seed: 5000 ms).

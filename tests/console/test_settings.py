@@ -81,3 +81,42 @@ def test_urls_on_screen_and_in_errors_lose_their_credentials():
     assert display_url("http://admin:hunter2@shop.internal:9000") == "http://shop.internal:9000"
     assert display_url("http://shop.internal:9000") == "http://shop.internal:9000"
     assert "hunter2" not in MedusaAdmin("http://admin:hunter2@shop.internal:9000").base_url
+
+
+def test_medusa_admin_email_and_password(monkeypatch):
+    monkeypatch.setenv("MEDUSA_ADMIN_EMAIL", " admin@medcam.test ")
+    monkeypatch.setenv("MEDUSA_ADMIN_PASSWORD", "pw-hunter2-admin")
+    settings = load_settings()
+    assert settings.medusa_admin_email == "admin@medcam.test"
+    assert settings.medusa_admin_password.get_secret_value() == "pw-hunter2-admin"
+    assert "pw-hunter2-admin" not in repr(settings)
+    assert settings.secrets() == ["pw-hunter2-admin"], "redacted from the log"
+
+
+def test_medusa_admin_email_without_password_names_the_missing_variable(monkeypatch):
+    monkeypatch.setenv("MEDUSA_ADMIN_EMAIL", "admin@medcam.test")
+    monkeypatch.setenv("MEDUSA_ADMIN_PASSWORD", "")  # blank is unset
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("bad setting MEDUSA_ADMIN_PASSWORD:")
+    assert "MEDUSA_ADMIN_EMAIL is set" in message and "\n" not in message
+
+
+def test_medusa_admin_password_without_email_never_echoes_the_password(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("MEDUSA_ADMIN_PASSWORD=pw-hunter2-admin\nMEDUSA_ADMIN_EMAIL=  \n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "MEDUSA_ADMIN_PASSWORD" in message and "MEDUSA_ADMIN_EMAIL is not" in message
+    assert "pw-hunter2-admin" not in message
+
+
+def test_neither_email_nor_password_is_fine_and_the_api_key_may_join_them(monkeypatch):
+    assert load_settings().medusa_admin_email is None
+    monkeypatch.setenv("MEDUSA_API_KEY", "sk_both")
+    monkeypatch.setenv("MEDUSA_ADMIN_EMAIL", "admin@medcam.test")
+    monkeypatch.setenv("MEDUSA_ADMIN_PASSWORD", "pw-both")
+    settings = load_settings()  # both kinds set: allowed, MedusaAdmin uses the key
+    assert settings.medusa_api_key.get_secret_value() == "sk_both"
+    assert sorted(settings.secrets()) == ["pw-both", "sk_both"]

@@ -86,3 +86,18 @@ def test_order_total_prefers_the_summary():
     assert order_total({"total": 0, "summary": {"current_order_total": 42.5}}) == 42.5
     assert order_total({"total": "12.5"}) == 12.5
     assert order_total({}) is None
+
+
+def test_a_claimed_order_without_a_status_shows_claimed():
+    from dataclasses import replace
+
+    from medcam.console.claims import CLAIM_KEY, Claim
+
+    state = ConsoleState()
+    claimed = replace(order(), metadata={CLAIM_KEY: Claim.make("ops:1", T0).token()})
+    state.apply(OrderSeen(at=T0, order=claimed))
+    assert state.orders["o1"].workflow_status == "claimed"
+    state.apply(OrderSeen(at=T0, order=order()))
+    assert state.orders["o1"].workflow_status == "-"
+    state.apply(OrderSeen(at=T0, order=order("started", 5)))
+    assert state.orders["o1"].workflow_status == "started"

@@ -61,6 +61,7 @@ def fast_settings(tmp_path: Path, backends: Backends, **overrides: object) -> Se
         "job_retry_backoff_ms": 100,
         "poll_interval_s": 0.1,
         "auto_start": True,
+        "claim_settle_s": 0.05,
     }
     values.update(overrides)
     return Settings(**values)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -32,6 +33,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.medusa_real)
             if not ENABLED:
                 item.add_marker(skip)
+
+
+@dataclass(frozen=True)
+class AdminUser:
+    """The admin user the harness created (``medusa user -e … -p …``)."""
+
+    email: str
+    password: str = field(repr=False)
+
+
+@pytest.fixture(scope="session")
+def admin_user() -> AdminUser:
+    try:
+        return AdminUser(
+            os.environ["MEDCAM_MEDUSA_ADMIN_EMAIL"], os.environ["MEDCAM_MEDUSA_ADMIN_PASSWORD"]
+        )
+    except KeyError as exc:
+        pytest.fail(f"{exc.args[0]} is not set; run the tier with .ci/medusa-tier")
 
 
 @pytest.fixture(scope="session")

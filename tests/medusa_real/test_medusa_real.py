@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 
 from medcam.console.clients.errors import BackendError
@@ -15,6 +18,7 @@ from medcam.console.orders import OrderSummary
 from medcam.console.runtime import ConsoleRuntime
 from medcam.console.settings import Settings
 
+from .conftest import AdminUser
 from .seed import Seeded
 
 # The seeded product costs 12.50 EUR; the store order adds 4.50 shipping.
@@ -190,3 +194,191 @@ async def test_full_fulfillment_run_on_the_embedded_engine(
     assert meta["workflow_message"]
     assert meta["last_updated"]
     assert final["status"] == "completed"
+
+
+def _console_settings(medusa: Seeded, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "medusa_backend_url": medusa.base_url,
+        "medusa_api_key": medusa.secret_key,
+        "data_dir": data_dir,
+        "stage_delays": (1.0, 0.05, 0.05),
+        "engine_grpc_port": 0,
+        "engine_rest_port": 0,
+        "shop_port": 0,
+        "auto_start": False,
+        "poll_interval_s": 0.2,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def _until_completed(admin: MedusaAdmin, order_id: str) -> dict:
+    async with asyncio.timeout(60):
+        while True:
+            current = await admin.get_order(order_id)
+            meta = current.get("metadata") or {}
+            if meta.get("workflow_status") == "completed" and current.get("status") == "completed":
+                return current
+            await asyncio.sleep(0.1)
+
+
+async def test_admin_callback_mode_completes_a_stock_medusa_order(
+    medusa: Seeded, admin: MedusaAdmin, fresh_order: dict, tmp_path: Path
+) -> None:
+    """MEDCAM_CALLBACK_MODE=admin: no custom route, only the stock Admin API (metadata merge
+    and POST /admin/orders/{id}/complete)."""
+    runtime = ConsoleRuntime(_console_settings(medusa, tmp_path / "console", callback_mode="admin"))
+    await runtime.start()
+    try:
+        runtime.start_background()
+        assert runtime.fulfillment is not None
+        order = OrderSummary.from_medusa(await admin.get_order(fresh_order["id"]))
+        key = await runtime.fulfillment.start(order)
+        final = await _until_completed(admin, fresh_order["id"])
+    finally:
+        await runtime.stop()
+    meta = final["metadata"]
+    assert meta["workflow_instance"] == str(key)
+    assert meta["workflow_message"] == "Customer notified - Order complete!"
+    assert final["status"] == "completed", "completed through the real complete-order route"
+    assert "workflow_claim" not in meta
+
+
+async def test_two_consoles_starting_the_same_orders_make_one_instance_each(
+    medusa: Seeded, admin: MedusaAdmin, tmp_path: Path
+) -> None:
+    """Both consoles start the same orders at the same moment against the real Medusa's
+    metadata API; the claims leave exactly one instance per order."""
+    orders = []
+    for _ in range(3):
+        draft = await admin.create_draft_order({
+            "email": "claims@example.com", "region_id": medusa.region_id,
+            "items": [{"variant_id": medusa.variant_id, "quantity": 1}],
+        })
+        orders.append(OrderSummary.from_medusa(await admin.convert_draft_order(draft["id"])))
+    first = ConsoleRuntime(_console_settings(
+        medusa, tmp_path / "a", console_id="console-a", claim_settle_s=0.5,
+    ))
+    await first.start()
+    try:
+        assert first.endpoints is not None
+        second = ConsoleRuntime(_console_settings(
+            medusa, tmp_path / "b", console_id="console-b", claim_settle_s=0.5,
+            zeebe_address=first.endpoints.zeebe_address,
+            zeebe_rest_address=first.endpoints.zeebe_rest_url,
+        ))
+        await second.start()
+        try:
+            first.start_background()
+            second.start_background()
+            assert first.fulfillment is not None and second.fulfillment is not None
+            outcomes = await asyncio.gather(
+                *(runtime.fulfillment.start(order) for order in orders for runtime in (first, second)),
+                return_exceptions=True,
+            )
+            keys = [o for o in outcomes if isinstance(o, int)]
+            lost = [o for o in outcomes if isinstance(o, Exception)]
+            assert len(keys) == len(orders), f"one start per order wins: {outcomes}"
+            assert all("claimed by" in str(e) or "meanwhile" in str(e) for e in lost), lost
+            finals = [await _until_completed(admin, order.id) for order in orders]
+            assert sorted(int(f["metadata"]["workflow_instance"]) for f in finals) == sorted(keys)
+            assert first.rest is not None
+            for order in orders:
+                found = await first.rest.instances_with_variable("order-fulfillment-poc", "orderId", order.id)
+                assert len(found) == 1, f"{order.id} has {len(found)} instances"
+        finally:
+            await second.stop()
+    finally:
+        await first.stop()
+
+
+# ---------------------------------------------------------------- email/password login
+class _ShiftedClock:
+    """The client's clock, moved ahead on demand (the server's stays real)."""
+
+    def __init__(self) -> None:
+        self.ahead_s = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.ahead_s
+
+
+async def test_emailpass_login_lists_orders(medusa: Seeded, admin_user: AdminUser) -> None:
+    client = MedusaAdmin(medusa.base_url, admin_email=admin_user.email, admin_password=admin_user.password)
+    try:
+        orders, count = await client.list_orders(limit=50)
+        ids = [o["id"] for o in orders]
+        assert medusa.draft_converted_order_id in ids
+        assert count >= 1
+        order = await client.get_order(medusa.draft_converted_order_id)
+        assert order["metadata"].get("source") == "medcam-tests"
+    finally:
+        await client.close()
+
+
+async def test_emailpass_bad_password_is_one_line_without_the_password(
+    medusa: Seeded, admin_user: AdminUser
+) -> None:
+    client = MedusaAdmin(medusa.base_url, admin_email=admin_user.email, admin_password="pw-wrong-one")
+    try:
+        with pytest.raises(BackendError) as caught:
+            await client.list_orders(limit=1)
+    finally:
+        await client.close()
+    message = str(caught.value)
+    assert caught.value.code == "HTTP_401"
+    assert "MEDUSA_ADMIN_EMAIL/MEDUSA_ADMIN_PASSWORD" in message and "Invalid email or password" in message
+    assert "pw-wrong-one" not in message and "\n" not in message
+
+
+async def test_emailpass_token_is_refreshed_through_the_real_route(
+    medusa: Seeded, admin_user: AdminUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="medcam.console.clients.medusa_auth")
+    async with httpx.AsyncClient(base_url=medusa.base_url, timeout=30) as http:
+        login = await http.post(
+            "/auth/user/emailpass", json={"email": admin_user.email, "password": admin_user.password}
+        )
+        claims = jwt.decode(login.json()["token"], options={"verify_signature": False})
+    lifetime = claims["exp"] - claims["iat"]
+    clock = _ShiftedClock()
+    client = MedusaAdmin(
+        medusa.base_url, admin_email=admin_user.email, admin_password=admin_user.password, clock=clock
+    )
+    try:
+        await client.list_orders(limit=1)
+        clock.ahead_s = lifetime - 60  # a minute left, by the client's clock: refresh first
+        await client.list_orders(limit=1)
+    finally:
+        await client.close()
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["Medusa admin token obtained by login", "Medusa admin token refreshed"]
+
+
+async def test_emailpass_and_refresh_answer_as_the_embedded_shop_does(
+    medusa: Seeded, admin_user: AdminUser
+) -> None:
+    """The shapes the embedded shop copies (tests/shop/test_auth.py), seen on the real thing."""
+    async with httpx.AsyncClient(base_url=medusa.base_url, timeout=30) as http:
+        ok = await http.post(
+            "/auth/user/emailpass", json={"email": admin_user.email, "password": admin_user.password}
+        )
+        assert ok.status_code == 200 and set(ok.json()) == {"token"}
+        token = ok.json()["token"]
+        assert jwt.get_unverified_header(token)["alg"] == "HS256"
+        assert {"exp", "iat", "actor_id", "actor_type"} <= set(jwt.decode(token, options={"verify_signature": False}))
+
+        wrong = await http.post("/auth/user/emailpass", json={"email": admin_user.email, "password": "nope"})
+        assert wrong.status_code == 401
+        assert wrong.json() == {"type": "unauthorized", "message": "Invalid email or password"}
+
+        refreshed = await http.post("/auth/token/refresh", headers={"Authorization": f"Bearer {token}"})
+        assert refreshed.status_code == 200 and set(refreshed.json()) == {"token"}
+        fresh = refreshed.json()["token"]
+        listed = await http.get("/admin/orders", params={"limit": 1}, headers={"Authorization": f"Bearer {fresh}"})
+        assert listed.status_code == 200
+
+        refused = await http.post("/auth/token/refresh", headers={"Authorization": "Bearer not-a-jwt"})
+        assert refused.status_code == 401
+        assert (await http.get("/admin/orders", headers={"Authorization": "Bearer not-a-jwt"})).status_code == 401
+

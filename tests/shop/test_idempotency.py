@@ -8,7 +8,7 @@ import sqlite3
 import httpx
 import pytest
 
-from medcam.shop.progress import WORKFLOW_SEQUENCE, StageOrder
+from medcam.protocol.progress import WORKFLOW_SEQUENCE, StageOrder
 from medcam.workers.stages import STATUS_CANCELLED, STATUS_SEQUENCE
 from tests.shop.conftest import Catalogue, FakeClock, MakeShop, create_order, load_catalogue
 

@@ -107,7 +107,7 @@ def test_seed_schedule_is_one_then_two_seconds():
 
 
 async def test_signed_callback_carries_idempotency_key_and_valid_signature(asgi_server):
-    from medcam.workers.signing import verify
+    from medcam.protocol.signing import verify
 
     seen: list[tuple[dict, bytes]] = []
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from starlette.datastructures import Headers
 
-from medcam.workers.signing import (
+from medcam.protocol.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     TOLERANCE_S,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,21 @@ class CamundaRest:
         data = await self._request("POST", "/process-instances/search", json=body)
         items = data.get("items", [])
         return items[0] if items else None
+
+    async def instances_with_variable(
+        self, process_id: str, name: str, value: object, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """Instances of ``process_id`` (any state) whose root variable ``name`` equals ``value``, newest first."""
+        body = {
+            "filter": {
+                "processDefinitionId": process_id,
+                "variables": [{"name": name, "value": json.dumps(value, separators=(",", ":"))}],
+            },
+            "sort": [{"field": "startDate", "order": "DESC"}],
+            "page": {"limit": limit},
+        }
+        data = await self._request("POST", "/process-instances/search", json=body)
+        return list(data.get("items", []))
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from medcam.console.clients.errors import BackendError, display_url, json_object
+from medcam.console.clients.medusa_auth import CREDENTIAL_NAMES, MedusaUserAuth
 from medcam.workers.http import BoundedAsyncClient
 
 #: What the console reads of an order. Medusa 2.12's defaults leave out email, currency and
@@ -20,11 +23,39 @@ ORDER_FIELDS = (
 
 
 class MedusaAdmin:
-    """Admin API client; every failure is a one-line BackendError (no secret in it)."""
+    """Admin API client; every failure is a one-line BackendError (no secret in it).
 
-    def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 10.0) -> None:
-        # Medusa v2 secret API keys authenticate as HTTP Basic with the key as user name.
-        auth = httpx.BasicAuth(api_key, "") if api_key else None
+    Authenticates with the secret ``api_key`` (HTTP Basic, the key as user name, as Medusa
+    v2 takes it) or as the admin user ``admin_email``/``admin_password`` (Medusa's emailpass
+    login: a JWT, refreshed before it expires, see :class:`MedusaUserAuth`). When both are
+    given the API key wins and the email/password are not used; with neither, requests go
+    out unauthenticated (the embedded shop without a key). ``clock`` (unix seconds) judges
+    the login token's expiry.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        timeout_s: float = 10.0,
+        *,
+        admin_email: str | None = None,
+        admin_password: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if bool(admin_email) != bool(admin_password):
+            raise ValueError("admin_email and admin_password must be given together")
+        auth: httpx.Auth | None = None
+        #: The settings an operator checks on a 401 (None: no credentials configured).
+        self.credential: str | None = None
+        if api_key:
+            # Medusa v2 secret API keys authenticate as HTTP Basic with the key as user name.
+            auth, self.credential = httpx.BasicAuth(api_key, ""), "MEDUSA_API_KEY"
+        elif admin_email and admin_password:
+            auth = MedusaUserAuth(base_url.rstrip("/"), admin_email, admin_password, clock=clock)
+            self.credential = CREDENTIAL_NAMES
+        #: The credentials as an httpx auth, for other clients of the same Admin API.
+        self.auth = auth
         self.base_url = display_url(base_url.rstrip("/"))
         self._http = BoundedAsyncClient(base_url=base_url.rstrip("/"), auth=auth, timeout=timeout_s)
 
@@ -89,21 +120,29 @@ class MedusaAdmin:
             ) from None
         if response.status_code >= 400:
             raise BackendError(
-                "medusa", f"{method} {path}: {_explain(response)}", f"HTTP_{response.status_code}"
+                "medusa", f"{method} {path}: {_explain(response, self.credential)}",
+                f"HTTP_{response.status_code}",
             )
         return json_object("medusa", f"{method} {path}", response)
 
 
-def _explain(response: httpx.Response) -> str:
+def _explain(response: httpx.Response, credential: str | None = None) -> str:
+    """One line: status, a hint naming the settings in use (``credential``), Medusa's message."""
     status = response.status_code
     try:
         data = response.json()
         detail = str(data.get("message") or data.get("error") or "") if isinstance(data, dict) else ""
     except ValueError:
         detail = ""
+    detail = " ".join(detail.split())
+    unauthorized = (
+        f"check {credential}" if credential else f"set MEDUSA_API_KEY or {CREDENTIAL_NAMES}"
+    )
     hints = {
-        401: "unauthorized - check MEDUSA_API_KEY",
-        403: "forbidden - the API key may not use the Admin API",
+        401: f"unauthorized - {unauthorized}",
+        403: "forbidden - "
+        + ("the admin user" if credential == CREDENTIAL_NAMES else "the API key")
+        + " may not use the Admin API",
         404: "not found",
         429: "rate limited by Medusa",
     }

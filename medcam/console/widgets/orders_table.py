@@ -15,6 +15,7 @@ STATUS_STYLE = {
     "completed": "green",
     "cancelled": "dim",
     "started": "cyan",
+    "claimed": "yellow",
     "-": "dim",
 }
 
