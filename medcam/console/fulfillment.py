@@ -149,6 +149,9 @@ class FulfillmentService:
             owner = kept.owner if kept is not None else "another console"
             raise ClaimLost(f"order {order.label} was claimed by {owner}")
         if fresh.workflow_instance != order.workflow_instance:
+            # Another console recorded its instance before our claim landed: take ours back
+            # (clearing a rival's claim by accident only makes it skip too, never start twice).
+            await self._medusa.merge_metadata(order.id, {CLAIM_KEY: ""})
             raise ClaimLost(f"order {order.label} got workflow {fresh.workflow_instance} meanwhile")
 
     async def _create(self, order: OrderSummary, by: str) -> int:

@@ -176,3 +176,19 @@ async def _consider(runtime, order_id: str) -> None:
     """Hand the order as it is now to a fresh auto-starter (the feed may have shown it earlier)."""
     runtime.auto_starter = AutoStarter(runtime.fulfillment)
     runtime.auto_starter.consider(OrderSummary.from_medusa(await runtime.medusa.get_order(order_id)))
+
+
+async def test_a_start_from_an_old_view_backs_off_and_takes_its_claim_back(tmp_path, backends):
+    """Our view predates another console recording its instance: no second instance, no litter."""
+    settings = fast_settings(tmp_path, backends, auto_start=False)
+    async with running_console(settings) as (runtime, _):
+        made = await runtime.demo.create()
+        old_view = OrderSummary.from_medusa(await runtime.medusa.get_order(made["id"]))
+        await runtime.medusa.merge_metadata(made["id"], {"workflow_instance": "2251799813699999",
+                                                         "workflow_status": "payment_verified"})
+        with pytest.raises(ClaimLost, match="got workflow 2251799813699999 meanwhile"):
+            await runtime.fulfillment.start(old_view)
+        meta = (await runtime.medusa.get_order(made["id"]))["metadata"]
+        assert CLAIM_KEY not in meta
+        assert meta["workflow_status"] == "payment_verified", "the other console's progress stays"
+        assert await _instances_of(backends.rest_url, made["id"]) == []
