@@ -25,7 +25,7 @@ from medcam.console.events import (
     StartFailed,
 )
 from medcam.console.orders import OrderSummary
-from medcam.workers.handlers import iso_millis
+from medcam.protocol.timestamps import format_iso
 from medcam.workers.stages import STATUS_CANCELLED, STATUS_STARTED
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class FulfillmentService:
             raise ClaimLost(f"order {order.label} got workflow {fresh.workflow_instance} meanwhile")
 
     async def _create(self, order: OrderSummary, by: str) -> int:
-        started_at = iso_millis(self._now())
+        started_at = format_iso(self._now())
         # "started" goes in before the instance exists: with fast stages the workers'
         # callbacks can land before our next write, and must never be overwritten by it.
         await self._medusa.merge_metadata(
@@ -259,7 +259,7 @@ class FulfillmentService:
             {
                 "workflow_status": STATUS_CANCELLED,
                 "workflow_message": "Fulfillment cancelled by operator",
-                "last_updated": iso_millis(self._now()),
+                "last_updated": format_iso(self._now()),
             },
         )
         self._audit("cancel", order.id, "ok", f"instance {key}")
@@ -273,7 +273,7 @@ class FulfillmentService:
                     "workflow_status": "",
                     "workflow_started_at": "",
                     "workflow_error": error[:500],
-                    "workflow_error_at": iso_millis(self._now()),
+                    "workflow_error_at": format_iso(self._now()),
                     CLAIM_KEY: "",
                 },
             )

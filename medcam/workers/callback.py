@@ -21,6 +21,7 @@ from tenacity import (
 
 from medcam.protocol.progress import WORKFLOW_SEQUENCE, StageOrder
 from medcam.protocol.signing import sign
+from medcam.protocol.timestamps import format_iso
 from medcam.workers.events import CallbackAttempt, EventSink
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,7 @@ class AdminRoute:
         if refusal is not None:
             log.info("status %s for order %s not applied: %s", status, order_id, refusal)
             return response.status_code, None
-        update = {"workflow_status": status, "workflow_message": message, "last_updated": _iso(self._now())}
+        update = {"workflow_status": status, "workflow_message": message, "last_updated": format_iso(self._now())}
         response = await self._http.post(path, json={"metadata": update}, timeout=timeout_s)
         if not response.is_success:
             return _delivery(response, "writing metadata: ")
@@ -231,10 +232,6 @@ class AdminRoute:
             if not response.is_success:
                 return _delivery(response, "completing the order: ")
         return response.status_code, None
-
-
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 def _error_detail(response: httpx.Response) -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from pyzeebe import Job
 
+from medcam.protocol.timestamps import format_iso
 from medcam.workers.callback import StatusCallback
 from medcam.workers.events import EventSink, JobActivated, StageCompleted
 from medcam.workers.slack import SlackNotifier
@@ -94,7 +95,7 @@ class StageHandler:
                 duration_s=round(time.perf_counter() - started, 4),
             )
         )
-        return stage_outputs(stage, iso_millis(finished_at))
+        return stage_outputs(stage, format_iso(finished_at))
 
 
 def order_id_of(job: Job) -> str:
@@ -106,8 +107,3 @@ def order_id_of(job: Job) -> str:
             f"(got {value!r})"
         )
     return value
-
-
-def iso_millis(at: datetime) -> str:
-    """``2026-01-05T05:15:02.500Z``: the timestamp format of the seed's metadata."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
