@@ -33,8 +33,13 @@ async def run_bench(
     delays: tuple[float, ...],
     timeout_s: float = 600.0,
     data_dir: Path | None = None,
+    submitters: int = 1,
 ) -> dict[str, Any]:
-    """Create ``orders`` orders, then time create-instance → last stage done for each."""
+    """Create ``orders`` orders, then time create-instance → last stage done for each.
+
+    ``submitters`` play that many ``order.placed`` subscribers, each starting orders one
+    after another; together they keep at most ``concurrency`` orders in flight.
+    """
     with tempfile.TemporaryDirectory(prefix="medcam-bench-") as tmp:
         settings = Settings(
             data_dir=data_dir or Path(tmp),
@@ -49,13 +54,14 @@ async def run_bench(
         runtime = ConsoleRuntime(settings, workers=True, auto_start=False, feeds=False)
         await runtime.start()
         try:
-            return await _measure(runtime, orders, concurrency, delays, timeout_s)
+            return await _measure(runtime, orders, concurrency, delays, timeout_s, submitters)
         finally:
             await runtime.stop()
 
 
 async def _measure(
-    runtime: ConsoleRuntime, count: int, concurrency: int, delays: tuple[float, ...], timeout_s: float
+    runtime: ConsoleRuntime, count: int, concurrency: int, delays: tuple[float, ...], timeout_s: float,
+    submitters: int = 1,
 ) -> dict[str, Any]:
     assert runtime.demo is not None and runtime.fulfillment is not None and runtime.medusa is not None
     creating = asyncio.Semaphore(8)
@@ -91,11 +97,13 @@ async def _measure(
         finally:
             limit.release()
 
+    pending = iter(orders)
+
     async def submit() -> None:
-        # One submitter, like one order.placed subscriber: starts are issued one after
-        # another, at most `concurrency` orders are in flight.
+        # One submitter, like one order.placed subscriber: its starts are issued one after
+        # another; all submitters together keep at most `concurrency` orders in flight.
         waiting = []
-        for order in orders:
+        for order in pending:
             await limit.acquire()
             started[order.id] = time.perf_counter()
             try:
@@ -112,7 +120,7 @@ async def _measure(
     child = runtime.embedded.pid if runtime.embedded else None
     cpu_console, cpu_child = time.process_time(), process_cpu_s(child)
     began = time.perf_counter()
-    starters = asyncio.ensure_future(submit())
+    starters = asyncio.gather(*(submit() for _ in range(max(1, submitters))))
     try:
         await asyncio.wait_for(all_done.wait(), timeout_s)
     except TimeoutError:
@@ -137,6 +145,7 @@ async def _measure(
         "completed": completed,
         "incidents": incidents,
         "concurrency": concurrency,
+        "submitters": max(1, submitters),
         "delays_s": list(delays),
         "elapsed_s": round(elapsed, 3),
         "orders_per_s": round(len(finished) / elapsed, 2) if elapsed > 0 else 0.0,

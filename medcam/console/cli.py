@@ -83,10 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", parents=[common], help="run N orders through the whole path and print figures",
                            description="Headless benchmark on a private embedded engine and shop: create instance, "
                                        "three jobs, three HTTP callbacks and metadata per order.")
-    bench.add_argument("--orders", type=_positive, default=100, metavar="N", help="orders to run (default 100)")
+    bench.add_argument("--orders", type=_positive, default=None, metavar="N",
+                       help="orders to run (default 100; with --floor: calls per case, default 3000)")
     bench.add_argument("--concurrency", type=_positive, default=64, metavar="C",
-                       help="orders in flight at once (default 64); one submitter starts them one after "
-                            "another, as the order.placed subscriber does")
+                       help="orders in flight at once (default 64); each submitter starts them one after "
+                            "another, as an order.placed subscriber does")
+    bench.add_argument("--submitters", type=_positive, default=1, metavar="S",
+                       help="order.placed subscribers starting orders side by side (default 1), "
+                            "sharing the --concurrency limit")
     bench.add_argument("--json", action="store_true", help="print only the JSON object")
     bench.add_argument("--engine-only", action="store_true",
                        help="measure the embedded engine alone: --orders instances of a one-service-task "
@@ -94,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--streaming", action="store_true",
                        help="with --engine-only: workers use StreamActivatedJobs as well as polling")
     bench.add_argument("--timeout", type=_positive, default=600, metavar="S", help="give up after S seconds (default 600)")
+    bench.add_argument("--floor", action="store_true",
+                       help="measure the transport floor instead: CPU per call of a trivial gRPC call, a pushed "
+                            "job and an HTTP POST, client and server in separate processes, and the orders/s "
+                            "they allow (python -m medcam.console.bench_floor has more options)")
 
     engine = sub.add_parser("engine", parents=[common], help="run the embedded engine (and shop) standalone",
                             description="Serve the embedded Zeebe-compatible engine and Medusa-compatible shop "
@@ -206,21 +214,29 @@ def _run_workers(args: argparse.Namespace, settings: Settings) -> int:
 def _run_bench(args: argparse.Namespace, settings: Settings) -> int:
     from medcam.console.bench import run_bench
     from medcam.console.runtime import StartupError
+    from medcam.http_serving import run
 
+    if args.floor:
+        from medcam.console.bench_floor import report_text, run_floor
+
+        report = run_floor(calls=args.orders or 3000)
+        print(json.dumps(report) if args.json else report_text(report))
+        return 0
     if args.engine_only:
         from medcam.console.bench_engine import run_engine_bench
         from medcam.console.embedded import EmbeddedError
 
         try:
-            result = asyncio.run(run_engine_bench(
-                args.orders, streaming=args.streaming, concurrency=args.concurrency, timeout_s=args.timeout))
+            result = run(run_engine_bench(
+                args.orders or 100, streaming=args.streaming, concurrency=args.concurrency, timeout_s=args.timeout))
         except EmbeddedError as exc:
             return _fail(str(exc))
         print(json.dumps(result, indent=None if args.json else 2))
         return 0 if result["completed"] == result["instances"] else 1
     delays = getattr(args, "delays", None) or parse_delays("seed")
     try:
-        result = asyncio.run(run_bench(args.orders, args.concurrency, delays, timeout_s=args.timeout))
+        result = run(run_bench(args.orders or 100, args.concurrency, delays, timeout_s=args.timeout,
+                               submitters=args.submitters))
     except StartupError as exc:
         return _fail(str(exc))
     text = json.dumps(result, indent=None if args.json else 2)

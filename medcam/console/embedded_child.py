@@ -14,6 +14,7 @@ from pathlib import Path
 
 from medcam.console.embedded import API_KEY_ENV, CALLBACK_SECRET_ENV
 from medcam.console.logging_setup import setup_logging
+from medcam.http_serving import run
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -83,7 +84,7 @@ def main() -> None:
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     setup_logging(Path(args.data_dir) / "embedded.log", args.log_level)
     with contextlib.suppress(KeyboardInterrupt):
-        sys.exit(asyncio.run(_serve(args)))
+        sys.exit(run(_serve(args)))
 
 
 if __name__ == "__main__":

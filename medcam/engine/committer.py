@@ -27,6 +27,8 @@ class GroupCommitter:
         self._runtime = runtime
         self._store = store
         self._waiters: list[asyncio.Future[None]] = []
+        #: Barriers whose changes are all in the commit being written now.
+        self._in_flight_waiters: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
         self._in_flight = False
         self._task: asyncio.Task[None] | None = None
@@ -35,12 +37,20 @@ class GroupCommitter:
         runtime.changes.on_dirty = self._wake.set
 
     async def barrier(self) -> None:
-        """Return once every change made so far is durable."""
-        if not self._runtime.changes.dirty and not self._in_flight:
+        """Return once every change made so far is durable.
+
+        With nothing dirty, every change so far went into the commit being written (if
+        any), so that commit is enough; only dirty changes need the next one.
+        """
+        if self._runtime.changes.dirty:
+            fut = asyncio.get_running_loop().create_future()
+            self._waiters.append(fut)
+            self._wake.set()
+        elif self._in_flight:
+            fut = asyncio.get_running_loop().create_future()
+            self._in_flight_waiters.append(fut)
+        else:
             return
-        fut = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        self._wake.set()
         await fut
 
     async def _commit_once(self) -> None:
@@ -60,6 +70,9 @@ class GroupCommitter:
                     error = exc
                 finally:
                     self._in_flight = False
+        # Nothing is being written now: barriers that waited for the write just done go too.
+        waiters += self._in_flight_waiters
+        self._in_flight_waiters = []
         for fut in waiters:
             if fut.done():
                 continue
@@ -71,6 +84,10 @@ class GroupCommitter:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            # A command's follow-ups run in callbacks it scheduled (a pushed job's activation,
+            # a parked long poll being served): let them land in this commit too, instead
+            # of each needing a commit of its own right after.
+            await asyncio.sleep(0)
             self._wake.clear()
             await self._commit_once()
 

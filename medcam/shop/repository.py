@@ -373,11 +373,7 @@ class ShopRepository:
     def update_order(self, order_id: str, update: OrderUpdate) -> OrderRecord:
         """Apply an update; ``updated_at`` moves only when a stored value actually changes."""
         with self._write():
-            row = self._one(
-                "SELECT email, shipping_address, billing_address, metadata FROM orders "
-                "WHERE id = ? AND is_draft = 0",
-                (order_id,),
-            )
+            row = self._one("SELECT * FROM orders WHERE id = ? AND is_draft = 0", (order_id,))
             if row is None:
                 raise NotFound(f"Order with id: {order_id} was not found")
             changes: dict[str, object] = {}
@@ -402,9 +398,9 @@ class ShopRepository:
                 self._conn.execute(
                     f"UPDATE orders SET {assignments} WHERE id = ?", [*changes.values(), order_id]
                 )
-        record = self.get_order(order_id, draft=False)
-        assert record is not None
-        return record
+                row.update(changes)  # the stored row now, without reading it back
+            items = self._items_for([order_id])[order_id]
+        return OrderRecord(row, items)
 
     def complete_order(self, order_id: str) -> OrderRecord:
         """Set the order's status to ``completed`` (Medusa's complete-order); canceled ones refuse."""

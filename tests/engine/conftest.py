@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -19,6 +21,33 @@ from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
 from medcam.engine.clock import ManualClock
 from medcam.engine.server import EngineServer
+
+try:
+    import uvloop
+except ImportError:  # uvloop is optional: without it every test runs on asyncio's loop
+    uvloop = None
+
+#: Modules whose tests also run on uvloop (the embedded child serves on it when installed):
+#: unary RPCs, job activation by long poll and by stream, and a full stream of jobs.
+UVLOOP_MODULES = frozenset({"test_rpcs", "test_jobs", "test_streams", "test_order_example"})
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """asyncio's loop for every test; uvloop as well for UVLOOP_MODULES, or for all tests
+    with ``MEDCAM_TEST_LOOPS=asyncio,uvloop`` (or only uvloop with ``MEDCAM_TEST_LOOPS=uvloop``)."""
+    factories: dict[str, Any] = {"asyncio": asyncio.new_event_loop}
+    if uvloop is None:
+        return factories
+    wanted = os.environ.get("MEDCAM_TEST_LOOPS", "")
+    module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+    if wanted:
+        factories = {}
+        for name in wanted.split(","):
+            factories[name] = asyncio.new_event_loop if name == "asyncio" else uvloop.new_event_loop
+    elif module in UVLOOP_MODULES:
+        factories["uvloop"] = uvloop.new_event_loop
+    return factories
+
 
 # The shared reference corpus sits beside the project (../shared); a clone elsewhere may not
 # have it, and then the tests that need it are skipped.
