@@ -208,7 +208,9 @@ def _run_workers(args: argparse.Namespace, settings: Settings) -> int:
         await runtime.stop()
         return 0
 
-    return asyncio.run(work())
+    from medcam.http_serving import run
+
+    return run(work())  # uvloop when installed: the workers' gRPC and HTTP calls cost less
 
 
 def _run_bench(args: argparse.Namespace, settings: Settings) -> int:
