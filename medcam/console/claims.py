@@ -19,6 +19,8 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime
 
+from medcam.protocol.timestamps import parse_timestamp
+
 #: The metadata key that carries the claim; "" (deleted) once the instance is recorded.
 CLAIM_KEY = "workflow_claim"
 
@@ -47,11 +49,8 @@ class Claim:
             return None
         head, _, stamp = value.rpartition("@")
         owner, _, nonce = head.rpartition("#")
-        try:
-            at = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if not owner or not nonce or at.tzinfo is None:
+        at = parse_timestamp(stamp)
+        if not owner or not nonce or at is None:
             return None
         return cls(owner=owner, nonce=nonce, at=at)
 

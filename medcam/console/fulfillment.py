@@ -25,7 +25,7 @@ from medcam.console.events import (
     StartFailed,
 )
 from medcam.console.orders import OrderSummary
-from medcam.protocol.timestamps import format_iso
+from medcam.protocol.timestamps import format_iso, parse_timestamp
 from medcam.workers.stages import STATUS_CANCELLED, STATUS_STARTED
 
 log = logging.getLogger(__name__)
@@ -203,8 +203,8 @@ class FulfillmentService:
         # Keys are not comparable with a claim's time, start dates are (the margin covers clock skew).
         since = claim.at.timestamp() - CLAIM_CLOCK_SKEW_S
         for item in items:
-            started = _timestamp(item.get("startDate"))
-            if started is None or started >= since:
+            started = parse_timestamp(item.get("startDate"))
+            if started is None or started.timestamp() >= since:
                 return int(item["processInstanceKey"])
         return None
 
@@ -293,15 +293,6 @@ def _already_running(order: OrderSummary) -> str | None:
     if order.workflow_instance is not None and order.workflow_status not in (STATUS_CANCELLED, None):
         return f"order {order.label} already has workflow {order.workflow_instance} ({order.workflow_status})"
     return None
-
-
-def _timestamp(value: object) -> float | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 class AutoStarter:

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from medcam.console.clients.errors import BackendError, display_url, json_object
-from medcam.console.clients.medusa_auth import CREDENTIAL_NAMES, MedusaUserAuth
+from medcam.console.clients.medusa_auth import MedusaUserAuth
+from medcam.console.clients.medusa_errors import CREDENTIAL_NAMES, explain
 from medcam.workers.http import BoundedAsyncClient
 
 #: What the console reads of an order. Medusa 2.12's defaults leave out email, currency and
@@ -120,31 +121,7 @@ class MedusaAdmin:
             ) from None
         if response.status_code >= 400:
             raise BackendError(
-                "medusa", f"{method} {path}: {_explain(response, self.credential)}",
+                "medusa", f"{method} {path}: {explain(response, self.credential)}",
                 f"HTTP_{response.status_code}",
             )
         return json_object("medusa", f"{method} {path}", response)
-
-
-def _explain(response: httpx.Response, credential: str | None = None) -> str:
-    """One line: status, a hint naming the settings in use (``credential``), Medusa's message."""
-    status = response.status_code
-    try:
-        data = response.json()
-        detail = str(data.get("message") or data.get("error") or "") if isinstance(data, dict) else ""
-    except ValueError:
-        detail = ""
-    detail = " ".join(detail.split())
-    unauthorized = (
-        f"check {credential}" if credential else f"set MEDUSA_API_KEY or {CREDENTIAL_NAMES}"
-    )
-    hints = {
-        401: f"unauthorized - {unauthorized}",
-        403: "forbidden - "
-        + ("the admin user" if credential == CREDENTIAL_NAMES else "the API key")
-        + " may not use the Admin API",
-        404: "not found",
-        429: "rate limited by Medusa",
-    }
-    hint = hints.get(status, "Medusa server error" if status >= 500 else "rejected")
-    return f"HTTP {status} {hint}" + (f": {detail[:200]}" if detail else "")

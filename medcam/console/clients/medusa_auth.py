@@ -12,13 +12,15 @@ import httpx
 import jwt
 
 from medcam.console.clients.errors import BackendError
+from medcam.console.clients.medusa_errors import CREDENTIAL_NAMES, explain
+
+#: The 404 hint of a Medusa without the emailpass login route.
+NO_LOGIN_ROUTE = "not found - this Medusa has no emailpass login for admin users"
 
 log = logging.getLogger(__name__)
 
 LOGIN_PATH = "/auth/user/emailpass"
 REFRESH_PATH = "/auth/token/refresh"
-#: What an operator fixes when the login is refused.
-CREDENTIAL_NAMES = "MEDUSA_ADMIN_EMAIL/MEDUSA_ADMIN_PASSWORD"
 #: Refresh this long before the token's ``exp`` (at most half its lifetime).
 REFRESH_BEFORE_S = 300.0
 
@@ -128,7 +130,10 @@ class MedusaUserAuth(httpx.Auth):
                 return None
             if reply.status_code == 200:
                 raise BackendError("medusa", f"POST {path}: the answer carries no token", "BAD_ANSWER")
-            raise BackendError("medusa", f"POST {path}: {_refusal(reply)}", f"HTTP_{reply.status_code}")
+            raise BackendError(
+                "medusa", f"POST {path}: {explain(reply, CREDENTIAL_NAMES, not_found=NO_LOGIN_ROUTE)}",
+                f"HTTP_{reply.status_code}",
+            )
         token = self._parse(value)
         what = "refreshed" if path == REFRESH_PATH else "obtained by login"
         log.info(f"Medusa admin token {what}", extra={"expires_at": token.expires_at})
@@ -160,23 +165,3 @@ def _token_in(reply: httpx.Response) -> str | None:
         return None
     value = data.get("token") if isinstance(data, dict) else None
     return value if isinstance(value, str) and value else None
-
-
-def _refusal(reply: httpx.Response) -> str:
-    """One line on why the login was refused, naming the settings to check."""
-    status = reply.status_code
-    try:
-        data = reply.json()
-        detail = str(data.get("message") or "") if isinstance(data, dict) else ""
-    except ValueError:
-        detail = ""
-    detail = " ".join(detail.split())[:200]
-    if status == 401:
-        hint = f"unauthorized - check {CREDENTIAL_NAMES}"
-    elif status == 404:
-        hint = "not found - this Medusa has no emailpass login for admin users"
-    elif status >= 500:
-        hint = "Medusa server error"
-    else:
-        hint = "rejected"
-    return f"HTTP {status} {hint}" + (f": {detail}" if detail else "")
