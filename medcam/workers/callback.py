@@ -217,8 +217,10 @@ class AdminRoute:
         response = await self._http.get(path, params={"fields": "id,status,+metadata"}, timeout=timeout_s)
         if not response.is_success:
             return _delivery(response, "reading the order: ")
-        order = (response.json() or {}).get("order") or {}
-        metadata = order.get("metadata") or {}
+        order = _order_in(response)
+        if order is None:
+            return response.status_code, "reading the order: the answer holds no order object"
+        metadata = order.get("metadata") if isinstance(order.get("metadata"), dict) else {}
         refusal = self._stages.refusal(metadata.get("workflow_status"), str(order.get("status")), status)
         if refusal is not None:
             log.info("status %s for order %s not applied: %s", status, order_id, refusal)
@@ -232,6 +234,16 @@ class AdminRoute:
             if not response.is_success:
                 return _delivery(response, "completing the order: ")
         return response.status_code, None
+
+
+def _order_in(response: httpx.Response) -> dict | None:
+    """The ``order`` object of an Admin API answer, or None when the body has none."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    order = data.get("order") if isinstance(data, dict) else None
+    return order if isinstance(order, dict) else None
 
 
 def _error_detail(response: httpx.Response) -> str:

@@ -105,3 +105,20 @@ async def test_an_unknown_order_is_final(shop: Shop):
 def test_an_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="unknown callback mode 'smtp'"):
         StatusCallback(httpx.AsyncClient(), "http://127.0.0.1:1", lambda e: None, mode="smtp")
+
+
+async def test_an_answer_without_an_order_is_a_clear_final_error(asgi_server):
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    async def not_medusa(request):
+        return PlainTextResponse("<html>a proxy page</html>")
+
+    app = Starlette(routes=[Route("/admin/orders/{order_id}", not_medusa, methods=["GET", "POST"])])
+    events: list[CallbackAttempt] = []
+    async with asgi_server(app) as url, httpx.AsyncClient() as http:
+        callback = StatusCallback(http, url, events.append, FAST, mode="admin")
+        with pytest.raises(CallbackFailed, match="the answer holds no order object"):
+            await callback.send("order_1", "stage", "payment_verified", "m")
+    assert [(e.attempt, e.ok, e.http_status) for e in events] == [(1, False, 200)]
