@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from medcam.http_serving import HttpServer
+from serving.asgi import HttpServer
 
 
 @contextlib.asynccontextmanager

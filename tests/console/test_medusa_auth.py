@@ -15,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from medcam.console.clients.errors import BackendError
-from medcam.console.clients.medusa import MedusaAdmin
-from medcam.console.events import StageCompleted
-from medcam.engine.server import EngineServer
-from medcam.http_serving import HttpServer
-from medcam.shop.app import create_app
-from medcam.shop.auth import AdminLogin
-from medcam.shop.server import ShopServer
+from console.clients.errors import BackendError
+from console.clients.medusa import MedusaAdmin
+from console.events import StageCompleted
+from engine.server import EngineServer
+from serving.asgi import HttpServer
+from shop.app import create_app
+from shop.auth import AdminLogin
+from shop.server import ShopServer
 from tests.e2e.conftest import Backends, fast_settings, running_console
 from tests.shop.conftest import FakeClock
 

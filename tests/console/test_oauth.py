@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from medcam.console.clients.camunda_rest import CamundaRest
-from medcam.console.clients.errors import BackendError
-from medcam.console.clients.oauth import ClientCredentialsAuth, TokenError
+from console.clients.camunda_rest import CamundaRest
+from console.clients.errors import BackendError
+from console.clients.oauth import ClientCredentialsAuth, TokenError
 
 
 @pytest.fixture(autouse=True)

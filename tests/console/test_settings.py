@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from medcam.console.logging_setup import setup_logging
-from medcam.console.settings import SettingsError, load_settings
+from console.logging_setup import setup_logging
+from console.settings import SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -75,8 +75,8 @@ def test_log_file_is_json_lines_and_redacts_secrets(tmp_path):
 
 
 def test_urls_on_screen_and_in_errors_lose_their_credentials():
-    from medcam.console.clients.errors import display_url
-    from medcam.console.clients.medusa import MedusaAdmin
+    from console.clients.errors import display_url
+    from console.clients.medusa import MedusaAdmin
 
     assert display_url("http://admin:hunter2@shop.internal:9000") == "http://shop.internal:9000"
     assert display_url("http://shop.internal:9000") == "http://shop.internal:9000"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medcam.console.screenshots import SIZE, demo_app
+from console.screenshots import SIZE, demo_app
 
 
 def test_main_screen(snap_compare):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from medcam.console.events import (
+from console.events import (
     CallbackAttempt,
     IncidentRaised,
     IncidentResolved,
@@ -13,8 +13,8 @@ from medcam.console.events import (
     OrderSeen,
     StageCompleted,
 )
-from medcam.console.orders import OrderSummary, order_total
-from medcam.console.state import CANCELLED, DONE, PENDING, RUNNING, ConsoleState, StageProgress
+from console.orders import OrderSummary, order_total
+from console.state import CANCELLED, DONE, PENDING, RUNNING, ConsoleState, StageProgress
 
 T0 = datetime(2026, 1, 5, 5, 15, tzinfo=UTC)
 
@@ -91,7 +91,7 @@ def test_order_total_prefers_the_summary():
 def test_a_claimed_order_without_a_status_shows_claimed():
     from dataclasses import replace
 
-    from medcam.console.claims import CLAIM_KEY, Claim
+    from console.claims import CLAIM_KEY, Claim
 
     state = ConsoleState()
     claimed = replace(order(), metadata={CLAIM_KEY: Claim.make("ops:1", T0).token()})

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from medcam.console.events import Event
-from medcam.console.runtime import ConsoleRuntime
-from medcam.console.settings import Settings
-from medcam.engine.server import EngineServer
-from medcam.shop.server import ShopServer
+from console.events import Event
+from console.runtime import ConsoleRuntime
+from console.settings import Settings
+from engine.server import EngineServer
+from shop.server import ShopServer
 
 
 @dataclass

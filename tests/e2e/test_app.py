@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from medcam.console.app import MedcamApp
-from medcam.console.events import InstanceCancelled, InstanceStarted, OrderSeen, StageCompleted
-from medcam.console.runtime import ConsoleRuntime
-from medcam.console.widgets.orders_table import OrdersTable
+from console.app import MedcamApp
+from console.events import InstanceCancelled, InstanceStarted, OrderSeen, StageCompleted
+from console.runtime import ConsoleRuntime
+from console.widgets.orders_table import OrdersTable
 from tests.e2e.conftest import Recorder, fast_settings
 
 SIZE = (120, 36)

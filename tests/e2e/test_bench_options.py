@@ -1,4 +1,4 @@
-"""bench --submitters and the transport floor (bench --floor, python -m medcam.console.bench_floor).
+"""bench --submitters and the transport floor (bench --floor, python -m bench.library_floor).
 
 Figures are printed, never asserted: speed is only checked by running the bench by hand.
 """
@@ -42,7 +42,7 @@ def test_floor_module_runs_a_subset_of_cases(tmp_path):
 
     assert CLI[0] == sys.executable
     done = subprocess.run(
-        [sys.executable, "-m", "medcam.console.bench_floor", "--calls", "30", "--concurrency", "2",
+        [sys.executable, "-m", "bench.library_floor", "--calls", "30", "--concurrency", "2",
          "--loop", "asyncio", "--cases", "http-post"],
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )
@@ -55,7 +55,7 @@ def test_floor_module_measures_the_real_engine_and_shop(tmp_path):
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "medcam.console.bench_floor", "--real", "--calls", "20", "--json"],
+        [sys.executable, "-m", "bench.library_floor", "--real", "--calls", "20", "--json"],
         capture_output=True, text=True, timeout=180, cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from medcam.console.events import CallbackAttempt, InstanceStarted, StageCompleted
-from medcam.shop.server import ShopServer
+from console.events import CallbackAttempt, InstanceStarted, StageCompleted
+from shop.server import ShopServer
 from tests.e2e.conftest import fast_settings, running_console
 
 

@@ -8,11 +8,11 @@ import httpx
 import pytest
 from pyzeebe import ZeebeClient, create_insecure_channel
 
-from medcam.bpmn import ORDER_PROCESS_ID
-from medcam.console.claims import CLAIM_KEY, Claim, claim_of
-from medcam.console.events import InstanceStarted, OperatorAction, StageCompleted
-from medcam.console.fulfillment import AutoStarter, ClaimLost
-from medcam.console.orders import OrderSummary
+from bpmn import ORDER_PROCESS_ID
+from console.claims import CLAIM_KEY, Claim, claim_of
+from console.events import InstanceStarted, OperatorAction, StageCompleted
+from console.fulfillment import AutoStarter, ClaimLost
+from console.orders import OrderSummary
 from tests.e2e.conftest import Recorder, fast_settings, running_console
 
 

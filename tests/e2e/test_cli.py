@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-CLI = [sys.executable, "-m", "medcam.console.cli"]
+CLI = [sys.executable, "-m", "console.cli"]
 
 
 def run(args: list[str], tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 120):
@@ -107,7 +107,7 @@ def test_bench_engine_only(tmp_path):
 async def test_embedded_shop_gets_its_secrets_through_the_environment(tmp_path):
     import httpx
 
-    from medcam.console.embedded import EmbeddedServices
+    from console.embedded import EmbeddedServices
 
     services = EmbeddedServices(tmp_path, engine=False, shop=True, shop_port=0,
                                 callback_secret="cb-secret", api_key="sk_embedded")

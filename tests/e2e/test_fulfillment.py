@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from medcam.console.clients.errors import BackendError
-from medcam.console.events import (
+from console.clients.errors import BackendError
+from console.events import (
     CallbackAttempt,
     IncidentRaised,
     IncidentResolved,
@@ -24,8 +24,8 @@ from medcam.console.events import (
     StageAbandoned,
     StageCompleted,
 )
-from medcam.console.orders import OrderSummary
-from medcam.console.runtime import ConsoleRuntime
+from console.orders import OrderSummary
+from console.runtime import ConsoleRuntime
 from tests.e2e.conftest import fast_settings, running_console
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -128,7 +128,7 @@ async def test_retry_without_incident_says_so(console):
     runtime.feed.poke()
     await events.wait_for(lambda: events.of(StageCompleted, order_id=order_id, stage="send-notification"))
     order = OrderSummary.from_medusa(await runtime.medusa.get_order(order_id))
-    from medcam.console.fulfillment import FulfillmentError
+    from console.fulfillment import FulfillmentError
 
     with pytest.raises(FulfillmentError, match="no open incident"):
         await runtime.fulfillment.retry(order)
@@ -177,7 +177,7 @@ async def test_manual_start_when_auto_start_is_off(tmp_path, backends):
 
 
 async def test_unreachable_medusa_is_one_clear_startup_error(tmp_path, backends):
-    from medcam.console.runtime import StartupError
+    from console.runtime import StartupError
 
     runtime = ConsoleRuntime(fast_settings(tmp_path, backends, medusa_backend_url="http://127.0.0.1:9"))
     try:
@@ -189,8 +189,8 @@ async def test_unreachable_medusa_is_one_clear_startup_error(tmp_path, backends)
 
 async def test_signed_callbacks_against_a_shop_that_requires_them(tmp_path):
     """With MEDCAM_CALLBACK_SECRET and MEDUSA_API_KEY the embedded shop insists on both."""
-    from medcam.engine.server import EngineServer
-    from medcam.shop.server import ShopServer
+    from engine.server import EngineServer
+    from shop.server import ShopServer
     from tests.e2e.conftest import Backends
 
     engine = EngineServer(tmp_path / "engine", grpc_port=0, rest_port=0)

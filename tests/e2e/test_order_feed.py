@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from medcam.console.bus import EventBus
-from medcam.console.clients.medusa import MedusaAdmin
-from medcam.console.demo_orders import DemoOrderMaker
-from medcam.console.events import EngineStatus, OrderSeen
-from medcam.console.order_feed import OrderFeed
+from console.bus import EventBus
+from console.clients.medusa import MedusaAdmin
+from console.demo_orders import DemoOrderMaker
+from console.events import EngineStatus, OrderSeen
+from console.order_feed import OrderFeed
 
 
 async def test_feed_pages_through_changes_without_gaps_or_repeats(backends):

@@ -9,7 +9,7 @@ import signal
 import httpx
 from pyzeebe import ZeebeClient, create_insecure_channel
 
-from medcam.bpmn import ORDER_FULFILLMENT, ORDER_PROCESS_ID
+from bpmn import ORDER_FULFILLMENT, ORDER_PROCESS_ID
 from tests.e2e.test_cli import CLI
 from tests.shop.conftest import create_order, load_catalogue
 

@@ -19,8 +19,8 @@ from pyzeebe import ZeebeClient, create_insecure_channel
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from medcam.engine.clock import ManualClock
-from medcam.engine.server import EngineServer
+from engine.clock import ManualClock
+from engine.server import EngineServer
 
 try:
     import uvloop

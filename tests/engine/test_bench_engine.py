@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medcam.console.bench_engine import run_engine_bench
+from bench.engine_only import run_engine_bench
 
 KEYS = {
     "instances", "completed", "handler_calls", "elapsed_s", "handled_s", "instances_per_s",

@@ -19,7 +19,7 @@ from pyzeebe import Job, JobController, ZeebeClient, ZeebeWorker, create_insecur
 from pyzeebe.proto import gateway_pb2 as pb
 from pyzeebe.proto.gateway_pb2_grpc import GatewayStub
 
-from medcam.console.embedded import EmbeddedServices
+from console.embedded import EmbeddedServices
 
 from .conftest import Task, chain_bpmn
 

@@ -9,7 +9,7 @@ import grpc
 import pytest
 from pyzeebe import ZeebeClient
 
-from medcam.engine.keys import partition_of
+from engine.keys import partition_of
 
 from .conftest import (
     BPMN_HEADER,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from medcam.engine.feel import FeelEvalError, FeelSyntaxError, evaluate, parse, type_name
-from medcam.engine.iso8601 import IsoDuration, parse_date_time, parse_duration
-from medcam.engine.variables import json_value, with_path
+from engine.feel import FeelEvalError, FeelSyntaxError, evaluate, parse, type_name
+from engine.iso8601 import IsoDuration, parse_date_time, parse_duration
+from engine.variables import json_value, with_path
 
 ORDER = {"order": {"total": 120, "status": "new", "lines": [{"sku": "a"}, {"sku": "b"}]},
          "n": 3, "name": "Ada", "flag": True, "nothing": None}
@@ -109,7 +109,7 @@ def test_expression_is_parsed_once_and_reusable() -> None:
 
 
 def _ctx(values: dict[str, Any]) -> Any:
-    from medcam.engine.feel import DictContext
+    from engine.feel import DictContext
     return DictContext(values)
 
 

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 from pyzeebe.proto import gateway_pb2 as pb
 
-from medcam.engine.changes import Batch, ChangeSet
-from medcam.engine.committer import CommitFailed, GroupCommitter
+from engine.changes import Batch, ChangeSet
+from engine.committer import CommitFailed, GroupCommitter
 
 from .conftest import Engine, Task, chain_bpmn
 

@@ -11,7 +11,7 @@ from pyzeebe import ZeebeClient
 from pyzeebe.errors import ProcessDefinitionNotFoundError, ProcessInstanceNotFoundError
 from pyzeebe.proto import gateway_pb2 as pb
 
-from medcam.engine.keys import local_of, partition_of
+from engine.keys import local_of, partition_of
 
 from .conftest import Engine, Task, chain, chain_bpmn, io, process_xml, service
 

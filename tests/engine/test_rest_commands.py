@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pyzeebe.proto import gateway_pb2 as pb
 
-from medcam.engine.rest_search import ms_to_iso
+from engine.rest_search import ms_to_iso
 
 from .conftest import Engine, Task, chain, chain_bpmn, flow, process_xml, service
 from .test_rest import _problem

@@ -11,8 +11,8 @@ import pytest
 import pytest_asyncio
 from pyzeebe.proto import gateway_pb2 as pb
 
-from medcam.engine.rest import INCIDENT_SPEC, JOB_SPEC, PROCESS_INSTANCE_SPEC, java_string_hash
-from medcam.engine.rest_search import KEY, SearchSpec, encode_cursor
+from engine.rest import INCIDENT_SPEC, JOB_SPEC, PROCESS_INSTANCE_SPEC, java_string_hash
+from engine.rest_search import KEY, SearchSpec, encode_cursor
 
 from .conftest import Engine, EngineFactory, Task, chain_bpmn, stop_engine
 from .test_rest import _problem, _search

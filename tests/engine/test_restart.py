@@ -93,7 +93,7 @@ PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 CHILD = """
 import asyncio, sys
 from pathlib import Path
-from medcam.engine.server import EngineServer
+from engine.server import EngineServer
 
 async def main():
     server = EngineServer(Path(sys.argv[1]), grpc_port=0, rest_port=0)

@@ -10,7 +10,7 @@ import pytest
 from pyzeebe import ZeebeWorker, create_insecure_channel
 from pyzeebe.proto import gateway_pb2 as pb
 
-from medcam.engine.jobstreams import JobStreamRegistry
+from engine.jobstreams import JobStreamRegistry
 
 from .conftest import Engine, Task, chain_bpmn
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from medcam.engine.changes import JOBS, ChangeSet
-from medcam.engine.clock import ManualClock, SystemClock
-from medcam.engine.errors import Rejection
-from medcam.engine.keys import KeyGenerator, encode_key, local_of, partition_of
-from medcam.engine.rest_search import _glob, encode_cursor, iso_to_ms, ms_to_iso
-from medcam.engine.variables import parse_document, render_document
+from engine.changes import JOBS, ChangeSet
+from engine.clock import ManualClock, SystemClock
+from engine.errors import Rejection
+from engine.keys import KeyGenerator, encode_key, local_of, partition_of
+from engine.rest_search import _glob, encode_cursor, iso_to_ms, ms_to_iso
+from engine.variables import parse_document, render_document
 
 
 def test_key_layout() -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from medcam.console.clients.medusa import MedusaAdmin
+from console.clients.medusa import MedusaAdmin
 
 from .seed import Seeded, seed
 

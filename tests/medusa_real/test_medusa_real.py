@@ -11,12 +11,12 @@ import httpx
 import jwt
 import pytest
 
-from medcam.console.clients.errors import BackendError
-from medcam.console.clients.medusa import MedusaAdmin
-from medcam.console.demo_orders import DemoOrderMaker
-from medcam.console.orders import OrderSummary
-from medcam.console.runtime import ConsoleRuntime
-from medcam.console.settings import Settings
+from console.clients.errors import BackendError
+from console.clients.medusa import MedusaAdmin
+from console.demo_orders import DemoOrderMaker
+from console.orders import OrderSummary
+from console.runtime import ConsoleRuntime
+from console.settings import Settings
 
 from .conftest import AdminUser
 from .seed import Seeded
@@ -334,7 +334,7 @@ async def test_emailpass_bad_password_is_one_line_without_the_password(
 async def test_emailpass_token_is_refreshed_through_the_real_route(
     medusa: Seeded, admin_user: AdminUser, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="medcam.console.clients.medusa_auth")
+    caplog.set_level(logging.INFO, logger="console.clients.medusa_auth")
     async with httpx.AsyncClient(base_url=medusa.base_url, timeout=30) as http:
         login = await http.post(
             "/auth/user/emailpass", json={"email": admin_user.email, "password": admin_user.password}

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from medcam.shop.server import ShopServer
+from shop.server import ShopServer
 
 
 @pytest.fixture

@@ -170,7 +170,7 @@ async def test_database_fault_is_500_without_leaking_and_rolls_back(
         "BEGIN SELECT RAISE(ABORT, 'simulated disk fault'); END"
     )
     body = {"orderId": order["id"], "status": "payment_verified", "message": "ok"}
-    with caplog.at_level(logging.ERROR, logger="medcam.shop"):
+    with caplog.at_level(logging.ERROR, logger="shop"):
         response = await client.post("/demo", json=body)
     assert response.status_code == 500
     payload = response.json()

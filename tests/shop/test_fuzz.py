@@ -19,8 +19,8 @@ import httpx
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from medcam.protocol.signing import sign
-from medcam.shop.openapi import openapi_document
+from protocol.signing import sign
+from shop.openapi import openapi_document
 from tests.shop.conftest import MakeShop, create_order, load_catalogue
 from tests.shop.contract import Contract, Operation
 

@@ -8,9 +8,9 @@ import sqlite3
 import httpx
 import pytest
 
-from medcam.protocol.progress import WORKFLOW_SEQUENCE, StageOrder
-from medcam.workers.stages import STATUS_CANCELLED, STATUS_SEQUENCE
+from protocol.progress import WORKFLOW_SEQUENCE, StageOrder
 from tests.shop.conftest import Catalogue, FakeClock, MakeShop, create_order, load_catalogue
+from workers.stages import STATUS_CANCELLED, STATUS_SEQUENCE
 
 KEY = "X-Idempotency-Key"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from medcam.shop.app import DEFAULT_RATE_LIMIT
-from medcam.shop.ratelimit import RateLimit, TokenBuckets
+from shop.app import DEFAULT_RATE_LIMIT
+from shop.ratelimit import RateLimit, TokenBuckets
 from tests.shop.conftest import Catalogue, FakeClock, MakeShop, create_order
 
 # -- body size ------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import pytest
 from openapi_spec_validator import validate
 from starlette.routing import Route
 
-from medcam.protocol.signing import sign
-from medcam.shop.app import create_app
-from medcam.shop.openapi import openapi_document
+from protocol.signing import sign
+from shop.app import create_app
+from shop.openapi import openapi_document
 from tests.shop.conftest import MakeShop, create_order, load_catalogue
 from tests.shop.contract import Contract
 

@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from medcam.protocol.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from medcam.shop.server import ShopServer
+from protocol.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from shop.server import ShopServer
 from tests.shop.conftest import FakeClock, MakeShop, create_order, load_catalogue
 
 SECRET = "whsec_0123456789abcdef"

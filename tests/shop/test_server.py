@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from medcam.shop.server import ShopServer
+from shop.server import ShopServer
 from tests.shop.conftest import Catalogue, create_order
 
 

@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from medcam.shop.clock import now_iso, parse_iso
-from medcam.shop.errors import InvalidData
-from medcam.shop.ids import new_id, stable_id
-from medcam.shop.money import to_major, to_minor
-from medcam.shop.queries import parse_order_query, parse_page
-from medcam.shop.repository import merge_metadata
+from shop.clock import now_iso, parse_iso
+from shop.errors import InvalidData
+from shop.ids import new_id, stable_id
+from shop.money import to_major, to_minor
+from shop.queries import parse_order_query, parse_page
+from shop.repository import merge_metadata
 
 
 def test_ids_are_prefixed_ulids_in_increasing_order() -> None:

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from medcam.shop.server import ShopServer
-from medcam.workers.callback import CallbackFailed, CallbackPolicy, StatusCallback
-from medcam.workers.events import CallbackAttempt
+from shop.server import ShopServer
 from tests.shop.conftest import create_order, load_catalogue
+from workers.callback import CallbackFailed, CallbackPolicy, StatusCallback
+from workers.events import CallbackAttempt
 
 FAST = CallbackPolicy(attempts=3, backoff_s=0.01, timeout_s=2.0)
 API_KEY = "sk_test_admin_mode"

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from medcam.workers.callback import CallbackFailed, CallbackPolicy, StatusCallback
-from medcam.workers.events import CallbackAttempt
+from workers.callback import CallbackFailed, CallbackPolicy, StatusCallback
+from workers.events import CallbackAttempt
 
 FAST = CallbackPolicy(attempts=3, backoff_s=0.01, timeout_s=0.5)
 
@@ -107,7 +107,7 @@ def test_seed_schedule_is_one_then_two_seconds():
 
 
 async def test_signed_callback_carries_idempotency_key_and_valid_signature(asgi_server):
-    from medcam.protocol.signing import verify
+    from protocol.signing import verify
 
     seen: list[tuple[dict, bytes]] = []
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from starlette.datastructures import Headers
 
-from medcam.protocol.signing import (
+from protocol.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     TOLERANCE_S,

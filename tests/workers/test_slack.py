@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from medcam.workers.events import SlackFailed, SlackSent
-from medcam.workers.slack import SlackNotifier
-from medcam.workers.stages import STAGES
+from workers.events import SlackFailed, SlackSent
+from workers.slack import SlackNotifier
+from workers.stages import STAGES
 
 
 class Webhook:

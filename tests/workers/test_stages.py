@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from medcam.bpmn import ORDER_FULFILLMENT
-from medcam.workers.settings import WorkerSettings
-from medcam.workers.stages import STAGES, STATUS_SEQUENCE, parse_delays, stage_outputs
+from bpmn import ORDER_FULFILLMENT
+from workers.settings import WorkerSettings
+from workers.stages import STAGES, STATUS_SEQUENCE, parse_delays, stage_outputs
 
 
 def test_seed_stage_contract():

@@ -1,0 +1,1 @@
+"""Benchmarks: the full fulfillment path, the engine alone and the bare library floor."""

@@ -1,0 +1,165 @@
+"""``medcam-console bench``: N orders through the whole path on a private embedded engine and shop."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.engine_only import process_cpu_s
+from console.clients.errors import BackendError
+from console.events import Event, StageCompleted
+from console.fulfillment import FulfillmentError
+from console.orders import OrderSummary
+from console.runtime import ConsoleRuntime
+from console.settings import Settings
+from workers.stages import STAGES
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def run_bench(
+    orders: int,
+    concurrency: int,
+    delays: tuple[float, ...],
+    timeout_s: float = 600.0,
+    data_dir: Path | None = None,
+    submitters: int = 1,
+) -> dict[str, Any]:
+    """Create ``orders`` orders, then time create-instance → last stage done for each.
+
+    ``submitters`` play that many ``order.placed`` subscribers, each starting orders one
+    after another; together they keep at most ``concurrency`` orders in flight.
+    """
+    with tempfile.TemporaryDirectory(prefix="medcam-bench-") as tmp:
+        settings = Settings(
+            data_dir=data_dir or Path(tmp),
+            stage_delays=delays,
+            engine_grpc_port=0,
+            engine_rest_port=0,
+            shop_port=0,
+            auto_start=False,
+            # One console: no rival claim can land, so the claim is read back at once.
+            claim_settle_s=0.0,
+        )
+        runtime = ConsoleRuntime(settings, workers=True, auto_start=False, feeds=False)
+        await runtime.start()
+        try:
+            return await _measure(runtime, orders, concurrency, delays, timeout_s, submitters)
+        finally:
+            await runtime.stop()
+
+
+async def _measure(
+    runtime: ConsoleRuntime, count: int, concurrency: int, delays: tuple[float, ...], timeout_s: float,
+    submitters: int = 1,
+) -> dict[str, Any]:
+    assert runtime.demo is not None and runtime.fulfillment is not None and runtime.medusa is not None
+    creating = asyncio.Semaphore(8)
+
+    async def create() -> dict[str, Any]:
+        async with creating:
+            return await runtime.demo.create()
+
+    made = await asyncio.gather(*(create() for _ in range(count)))
+    orders = [OrderSummary.from_medusa(o) for o in made]
+    last_stage = STAGES[-1].task_type
+    started: dict[str, float] = {}
+    finished: dict[str, float] = {}
+    failed: list[str] = []
+    done_events = {order.id: asyncio.Event() for order in orders}
+    all_done = asyncio.Event()
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, StageCompleted) and event.stage == last_stage and event.order_id in started:
+            finished.setdefault(event.order_id, time.perf_counter())
+            done_events[event.order_id].set()
+            if len(finished) + len(failed) == count:
+                all_done.set()
+
+    runtime.bus.subscribe(on_event)
+    runtime.start_background()
+    limit = asyncio.Semaphore(max(1, concurrency))
+    service = runtime.fulfillment
+
+    async def through(order: OrderSummary) -> None:
+        try:
+            await done_events[order.id].wait()
+        finally:
+            limit.release()
+
+    pending = iter(orders)
+
+    async def submit() -> None:
+        # One submitter, like one order.placed subscriber: its starts are issued one after
+        # another; all submitters together keep at most `concurrency` orders in flight.
+        waiting = []
+        for order in pending:
+            await limit.acquire()
+            started[order.id] = time.perf_counter()
+            try:
+                await service.start(order, by="bench")
+            except (FulfillmentError, BackendError) as exc:
+                failed.append(f"{order.id}: {exc}")
+                limit.release()
+                if len(finished) + len(failed) == count:
+                    all_done.set()
+                continue
+            waiting.append(asyncio.get_running_loop().create_task(through(order)))
+        await asyncio.gather(*waiting)
+
+    child = runtime.embedded.pid if runtime.embedded else None
+    cpu_console, cpu_child = time.process_time(), process_cpu_s(child)
+    began = time.perf_counter()
+    starters = asyncio.gather(*(submit() for _ in range(max(1, submitters))))
+    try:
+        await asyncio.wait_for(all_done.wait(), timeout_s)
+    except TimeoutError:
+        pass
+    elapsed = time.perf_counter() - began
+    cpu_console = time.process_time() - cpu_console
+    cpu_child = process_cpu_s(child) - cpu_child
+    starters.cancel()
+    await asyncio.gather(starters, return_exceptions=True)
+
+    completed = 0
+    for order in orders:
+        data = await runtime.medusa.get_order(order.id)
+        if data.get("status") == "completed" and (data.get("metadata") or {}).get("workflow_status") == "completed":
+            completed += 1
+    incidents = len(await runtime.rest.active_incidents()) if runtime.rest else 0
+    latencies = [(finished[o] - started[o]) * 1000 for o in finished]
+    work_ms = sum(delays) * 1000
+    overheads = [max(0.0, lat - work_ms) for lat in latencies]
+    return {
+        "orders": count,
+        "completed": completed,
+        "incidents": incidents,
+        "concurrency": concurrency,
+        "submitters": max(1, submitters),
+        "delays_s": list(delays),
+        "elapsed_s": round(elapsed, 3),
+        "orders_per_s": round(len(finished) / elapsed, 2) if elapsed > 0 else 0.0,
+        "latency_ms": {
+            "p50": round(_percentile(latencies, 50), 2),
+            "p95": round(_percentile(latencies, 95), 2),
+            "p99": round(_percentile(latencies, 99), 2),
+        },
+        "start_errors": failed[:5],
+        "overhead_ms": {"p50": round(_percentile(overheads, 50), 2), "p99": round(_percentile(overheads, 99), 2)},
+        # Where the time goes: CPU per order in this process (workers, clients) and in the
+        # embedded engine + shop child process.
+        "cpu_ms_per_order": {
+            "console": round(cpu_console * 1000 / max(1, count), 2),
+            "engine_and_shop": round(cpu_child * 1000 / max(1, count), 2),
+        },
+    }

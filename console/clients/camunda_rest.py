@@ -1,0 +1,117 @@
+"""The Camunda 8 REST API v2 (Orchestration Cluster API): incident and instance searches."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from console.clients.errors import BackendError, display_url, json_object
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One incident as the REST v2 search returns it (keys as ints)."""
+
+    key: int
+    process_instance_key: int
+    job_key: int | None
+    element_id: str
+    error_type: str
+    error_message: str
+    state: str
+    creation_time: str
+
+    @classmethod
+    def from_rest(cls, item: dict[str, Any]) -> Incident:
+        job_key = item.get("jobKey")
+        return cls(
+            key=int(item["incidentKey"]),
+            process_instance_key=int(item["processInstanceKey"]),
+            job_key=int(job_key) if job_key not in (None, "") else None,
+            element_id=str(item.get("elementId") or ""),
+            error_type=str(item.get("errorType") or ""),
+            error_message=str(item.get("errorMessage") or ""),
+            state=str(item.get("state") or ""),
+            creation_time=str(item.get("creationTime") or ""),
+        )
+
+
+class CamundaRest:
+    """Searches over ``{base}/v2``; errors become one-line BackendError."""
+
+    def __init__(self, base_url: str, auth: httpx.Auth | None = None, timeout_s: float = 10.0) -> None:
+        base = base_url.rstrip("/")
+        if not base.endswith("/v2"):
+            base += "/v2"
+        self.base_url = display_url(base)
+        self._http = httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout_s)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def topology(self) -> dict[str, Any]:
+        return await self._request("GET", "/topology")
+
+    async def active_incidents(self, limit: int = 200) -> list[Incident]:
+        """Open incidents, newest first."""
+        body = {
+            "filter": {"state": "ACTIVE"},
+            "sort": [{"field": "creationTime", "order": "DESC"}],
+            "page": {"limit": limit},
+        }
+        data = await self._request("POST", "/incidents/search", json=body)
+        return [Incident.from_rest(item) for item in data.get("items", [])]
+
+    async def incidents_of(self, process_instance_key: int) -> list[Incident]:
+        """Open incidents of one process instance."""
+        body = {"filter": {"processInstanceKey": str(process_instance_key), "state": "ACTIVE"}}
+        data = await self._request("POST", "/incidents/search", json=body)
+        return [Incident.from_rest(item) for item in data.get("items", [])]
+
+    async def process_instance(self, key: int) -> dict[str, Any] | None:
+        """One process instance (any state), or None when unknown."""
+        body = {"filter": {"processInstanceKey": str(key)}, "page": {"limit": 1}}
+        data = await self._request("POST", "/process-instances/search", json=body)
+        items = data.get("items", [])
+        return items[0] if items else None
+
+    async def instances_with_variable(
+        self, process_id: str, name: str, value: object, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """Instances of ``process_id`` (any state) whose root variable ``name`` equals ``value``, newest first."""
+        body = {
+            "filter": {
+                "processDefinitionId": process_id,
+                "variables": [{"name": name, "value": json.dumps(value, separators=(",", ":"))}],
+            },
+            "sort": [{"field": "startDate", "order": "DESC"}],
+            "page": {"limit": limit},
+        }
+        data = await self._request("POST", "/process-instances/search", json=body)
+        return list(data.get("items", []))
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise BackendError("camunda-rest", f"{method} {path}: {type(exc).__name__}: {exc}", "UNAVAILABLE") from None
+        if response.status_code >= 400:
+            raise BackendError(
+                "camunda-rest",
+                f"{method} {path}: HTTP {response.status_code}: {_problem(response)}",
+                f"HTTP_{response.status_code}",
+            )
+        return json_object("camunda-rest", f"{method} {path}", response)
+
+
+def _problem(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(data, dict):
+        return str(data.get("detail") or data.get("title") or data)[:300]
+    return str(data)[:300]

@@ -1,0 +1,127 @@
+"""The Medusa v2 Admin API subset the console uses: orders, metadata, demo-order building blocks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from console.clients.errors import BackendError, display_url, json_object
+from console.clients.medusa_auth import MedusaUserAuth
+from console.clients.medusa_errors import CREDENTIAL_NAMES, explain
+from workers.http import BoundedAsyncClient
+
+#: What the console reads of an order. Medusa 2.12's defaults leave out email, currency and
+#: the shipping name (checked against a real 2.12.3); every entry is prefixed so the defaults
+#: stay (an unprefixed entry would replace them), and the list route ignores a bare
+#: ``*shipping_address`` while it honours the two named fields.
+ORDER_FIELDS = (
+    "*items,+metadata,+summary,+email,+currency_code,"
+    "+shipping_address.first_name,+shipping_address.last_name"
+)
+
+
+class MedusaAdmin:
+    """Admin API client; every failure is a one-line BackendError (no secret in it).
+
+    Authenticates with the secret ``api_key`` (HTTP Basic, the key as user name, as Medusa
+    v2 takes it) or as the admin user ``admin_email``/``admin_password`` (Medusa's emailpass
+    login: a JWT, refreshed before it expires, see :class:`MedusaUserAuth`). When both are
+    given the API key wins and the email/password are not used; with neither, requests go
+    out unauthenticated (the embedded shop without a key). ``clock`` (unix seconds) judges
+    the login token's expiry.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        timeout_s: float = 10.0,
+        *,
+        admin_email: str | None = None,
+        admin_password: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if bool(admin_email) != bool(admin_password):
+            raise ValueError("admin_email and admin_password must be given together")
+        auth: httpx.Auth | None = None
+        #: The settings an operator checks on a 401 (None: no credentials configured).
+        self.credential: str | None = None
+        if api_key:
+            # Medusa v2 secret API keys authenticate as HTTP Basic with the key as user name.
+            auth, self.credential = httpx.BasicAuth(api_key, ""), "MEDUSA_API_KEY"
+        elif admin_email and admin_password:
+            auth = MedusaUserAuth(base_url.rstrip("/"), admin_email, admin_password, clock=clock)
+            self.credential = CREDENTIAL_NAMES
+        #: The credentials as an httpx auth, for other clients of the same Admin API.
+        self.auth = auth
+        self.base_url = display_url(base_url.rstrip("/"))
+        self._http = BoundedAsyncClient(base_url=base_url.rstrip("/"), auth=auth, timeout=timeout_s)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def health(self) -> bool:
+        try:
+            response = await self._http.get("/health")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def list_orders(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        order: str = "-created_at",
+        updated_since: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of orders and the total count."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset, "order": order}
+        params["fields"] = ORDER_FIELDS
+        if updated_since:
+            params["updated_at[$gte]"] = updated_since
+        data = await self._request("GET", "/admin/orders", params=params)
+        return list(data.get("orders") or []), int(data.get("count") or 0)
+
+    async def get_order(self, order_id: str) -> dict[str, Any]:
+        data = await self._request("GET", f"/admin/orders/{order_id}", params={"fields": ORDER_FIELDS})
+        return data["order"]
+
+    async def merge_metadata(self, order_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Merge keys into the order's metadata (a key set to "" is deleted)."""
+        data = await self._request("POST", f"/admin/orders/{order_id}", json={"metadata": metadata})
+        return data["order"]
+
+    async def list_regions(self) -> list[dict[str, Any]]:
+        return list((await self._request("GET", "/admin/regions", params={"limit": 50})).get("regions") or [])
+
+    async def list_products(self, limit: int = 50) -> list[dict[str, Any]]:
+        data = await self._request("GET", "/admin/products", params={"limit": limit})
+        return list(data.get("products") or [])
+
+    async def list_customers(self, limit: int = 50) -> list[dict[str, Any]]:
+        data = await self._request("GET", "/admin/customers", params={"limit": limit, "fields": "*addresses"})
+        return list(data.get("customers") or [])
+
+    async def create_draft_order(self, body: dict[str, Any]) -> dict[str, Any]:
+        return (await self._request("POST", "/admin/draft-orders", json=body))["draft_order"]
+
+    async def convert_draft_order(self, draft_id: str) -> dict[str, Any]:
+        data = await self._request("POST", f"/admin/draft-orders/{draft_id}/convert-to-order")
+        return data["order"]
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise BackendError(
+                "medusa", f"{method} {path}: cannot reach {self.base_url} ({type(exc).__name__})", "UNAVAILABLE"
+            ) from None
+        if response.status_code >= 400:
+            raise BackendError(
+                "medusa", f"{method} {path}: {explain(response, self.credential)}",
+                f"HTTP_{response.status_code}",
+            )
+        return json_object("medusa", f"{method} {path}", response)

@@ -1,0 +1,170 @@
+"""Starts (or reuses) the embedded engine and shop in a child process and says where they are."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+#: The environment variables that hand the child's shop its secrets.
+CALLBACK_SECRET_ENV = "MEDCAM_CALLBACK_SECRET"
+API_KEY_ENV = "MEDUSA_API_KEY"
+
+#: How long the child may take to open its ports.
+START_TIMEOUT_S = 30.0
+
+
+class EmbeddedError(Exception):
+    """The embedded services could not be started; one line for the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where the console finds Zeebe (gRPC + REST) and Medusa."""
+
+    zeebe_address: str | None
+    zeebe_rest_url: str | None
+    medusa_url: str | None
+
+
+async def _engine_answers(host: str, rest_port: int) -> bool:
+    if rest_port <= 0:
+        return False
+    try:
+        async with httpx.AsyncClient(timeout=1.0) as http:
+            response = await http.get(f"http://{host}:{rest_port}/v2/topology")
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200 and "brokers" in response.text
+
+
+async def _shop_answers(host: str, port: int) -> bool:
+    if port <= 0:
+        return False
+    try:
+        async with httpx.AsyncClient(timeout=1.0) as http:
+            response = await http.get(f"http://{host}:{port}/demo")
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+class EmbeddedServices:
+    """The child process holding the embedded engine and/or shop.
+
+    If the configured ports already answer like our engine and shop (another console, or
+    ``medcam-console engine`` running as a service), they are reused and nothing starts.
+    Port 0 always starts a private copy on free ports (tests, benchmarks).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        engine: bool,
+        shop: bool,
+        grpc_port: int = 26500,
+        rest_port: int = 8080,
+        shop_port: int = 9000,
+        host: str = "127.0.0.1",
+        log_level: str = "INFO",
+        callback_secret: str | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self._want_engine = engine
+        self._want_shop = shop
+        self._grpc_port = grpc_port
+        self._rest_port = rest_port
+        self._shop_port = shop_port
+        self._host = host
+        self._log_level = log_level
+        # Passed through the environment, never the command line (which `ps` shows).
+        secrets = {CALLBACK_SECRET_ENV: callback_secret, API_KEY_ENV: api_key}
+        self._shop_secrets = {name: value for name, value in secrets.items() if value}
+        self._process: asyncio.subprocess.Process | None = None
+        self.reused: list[str] = []
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    async def start(self) -> Endpoints:
+        engine_needed = self._want_engine and not await _engine_answers(self._host, self._rest_port)
+        shop_needed = self._want_shop and not await _shop_answers(self._host, self._shop_port)
+        if self._want_engine and not engine_needed:
+            self.reused.append("engine")
+        if self._want_shop and not shop_needed:
+            self.reused.append("shop")
+        grpc_port, rest_port, shop_port = self._grpc_port, self._rest_port, self._shop_port
+        if engine_needed or shop_needed:
+            ready = await self._spawn(engine_needed, shop_needed)
+            if engine_needed:
+                grpc_port, rest_port = ready["grpc_port"], ready["rest_port"]
+            if shop_needed:
+                shop_port = ready["shop_port"]
+        host = self._host
+        return Endpoints(
+            zeebe_address=f"{host}:{grpc_port}" if self._want_engine else None,
+            zeebe_rest_url=f"http://{host}:{rest_port}" if self._want_engine else None,
+            medusa_url=f"http://{host}:{shop_port}" if self._want_shop else None,
+        )
+
+    async def _spawn(self, engine: bool, shop: bool) -> dict:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "console.embedded_child",
+            "--data-dir", str(self.data_dir),
+            "--grpc-port", str(self._grpc_port if engine else -1),
+            "--rest-port", str(self._rest_port),
+            "--shop-port", str(self._shop_port if shop else -1),
+            "--log-level", self._log_level,
+        ]
+        self._process = process = await asyncio.create_subprocess_exec(
+            *command,
+            env={**os.environ, **self._shop_secrets},
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        assert process.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)
+        except TimeoutError:
+            await self.stop()
+            raise EmbeddedError(f"embedded engine/shop did not start within {START_TIMEOUT_S:g} s") from None
+        try:
+            message = json.loads(line or b"{}")
+        except ValueError:
+            message = {}
+        if not message.get("ready"):
+            await self.stop()
+            reason = message.get("error") or f"exited with status {process.returncode}"
+            log = self.data_dir / "embedded.log"
+            raise EmbeddedError(f"embedded engine/shop failed to start: {reason} (see {log})")
+        return message
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), timeout_s)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 5)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()

@@ -1,0 +1,264 @@
+"""Wires the console together: backends (embedded or real), clients, workers, feeds, store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import grpc
+
+from bpmn import ORDER_FULFILLMENT
+from console.bus import EventBus
+from console.clients.camunda_rest import CamundaRest
+from console.clients.errors import BackendError
+from console.clients.medusa import MedusaAdmin
+from console.clients.oauth import ClientCredentialsAuth
+from console.clients.zeebe import DEFAULT_TOKEN_URL, ZeebeGateway, ZeebeTarget
+from console.demo_orders import DemoOrderMaker
+from console.embedded import EmbeddedError, EmbeddedServices, Endpoints
+from console.events import EngineStatus, OrderSeen
+from console.fulfillment import AutoStarter, FulfillmentService
+from console.incident_poller import IncidentPoller
+from console.order_feed import OrderFeed
+from console.settings import Settings
+from console.state import ConsoleState
+from console.store import LocalStore
+from workers.runner import FulfillmentWorkers
+
+log = logging.getLogger(__name__)
+
+Job = tuple[str, Callable[[], Awaitable[None]]]
+
+
+class StartupError(Exception):
+    """The console cannot start; ``str()`` is one line for the operator."""
+
+
+class ConsoleRuntime:
+    """Everything behind the screens; also drives the headless ``workers`` and ``bench`` commands."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        workers: bool = True,
+        auto_start: bool | None = None,
+        feeds: bool = True,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.with_workers = workers
+        self.auto_start = settings.auto_start if auto_start is None else auto_start
+        self.with_feeds = feeds
+        self.now = now or (lambda: datetime.now(UTC))
+        self.bus = EventBus()
+        self.state = ConsoleState()
+        self.store = LocalStore(settings.data_dir / "console.sqlite3")
+        self.bus.subscribe(self.state.apply)
+        self.bus.subscribe(self.store.record)
+        self.embedded: EmbeddedServices | None = None
+        self.endpoints: Endpoints | None = None
+        self.zeebe: ZeebeGateway | None = None
+        self.rest: CamundaRest | None = None
+        self.medusa: MedusaAdmin | None = None
+        self.fulfillment: FulfillmentService | None = None
+        self.feed: OrderFeed | None = None
+        self.incidents: IncidentPoller | None = None
+        self.workers: FulfillmentWorkers | None = None
+        self.demo: DemoOrderMaker | None = None
+        self.auto_starter: AutoStarter | None = None
+        self._target: ZeebeTarget | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------------ start / stop
+    async def start(self) -> None:
+        """Connect to (or start) every backend and deploy the process. Raises StartupError."""
+        s = self.settings
+        if s.embedded_engine or s.embedded_shop:
+            self.embedded = EmbeddedServices(
+                s.data_dir / "embedded",
+                engine=s.embedded_engine,
+                shop=s.embedded_shop,
+                grpc_port=s.engine_grpc_port,
+                rest_port=s.engine_rest_port,
+                shop_port=s.shop_port,
+                log_level=s.log_level,
+                callback_secret=s.callback_secret.get_secret_value() if s.callback_secret else None,
+                api_key=s.medusa_api_key.get_secret_value() if s.medusa_api_key else None,
+            )
+            try:
+                found = await self.embedded.start()
+            except EmbeddedError as exc:
+                raise StartupError(str(exc)) from None
+        else:
+            found = Endpoints(None, None, None)
+        zeebe_address = s.zeebe_address or found.zeebe_address
+        rest_url = s.zeebe_rest_address or found.zeebe_rest_url or _rest_url_for(s)
+        medusa_url = s.medusa_backend_url or found.medusa_url
+        assert medusa_url is not None
+        self.endpoints = Endpoints(zeebe_address, rest_url, medusa_url)
+
+        secret = s.zeebe_client_secret.get_secret_value() if s.zeebe_client_secret else None
+        self._target = ZeebeTarget(
+            address=zeebe_address,
+            client_id=s.zeebe_client_id,
+            client_secret=secret,
+            authorization_server=s.zeebe_authorization_server_url,
+            audience=s.zeebe_token_audience,
+            scope=s.zeebe_token_scope,
+            cluster_id=s.camunda_cluster_id,
+            region=s.camunda_cluster_region,
+        )
+        if not zeebe_address and not s.camunda_cluster_id:
+            raise StartupError("ZEEBE_ADDRESS or CAMUNDA_CLUSTER_ID is needed to reach Camunda")
+        self.zeebe = ZeebeGateway(self._target.channel_factory()())
+        auth = None
+        if self._target.uses_oauth and secret and s.zeebe_client_id:
+            auth = ClientCredentialsAuth(
+                s.zeebe_authorization_server_url or DEFAULT_TOKEN_URL,
+                s.zeebe_client_id,
+                secret,
+                audience=s.zeebe_token_audience or "zeebe.camunda.io",
+                scope=s.zeebe_token_scope,
+            )
+        self.rest = CamundaRest(rest_url, auth=auth) if rest_url else None
+        api_key = s.medusa_api_key.get_secret_value() if s.medusa_api_key else None
+        # The admin login is a real Medusa's (MEDUSA_BACKEND_URL); the embedded shop has no
+        # admin user, only the optional MEDUSA_API_KEY. MedusaAdmin prefers the API key.
+        email = None if s.embedded_shop else s.medusa_admin_email
+        password = s.medusa_admin_password.get_secret_value() if email and s.medusa_admin_password else None
+        if s.medusa_admin_email and s.embedded_shop:
+            log.info("MEDUSA_ADMIN_EMAIL/MEDUSA_ADMIN_PASSWORD are not used with the embedded shop")
+        self.medusa = MedusaAdmin(medusa_url, api_key=api_key, admin_email=email, admin_password=password)
+
+        try:
+            await self.zeebe.topology()
+        except BackendError as exc:
+            raise StartupError(f"cannot reach Zeebe at {self._target.describe()}: {exc}") from None
+        self._status("zeebe", True, self._target.describe())
+        try:
+            await self.zeebe.deploy(ORDER_FULFILLMENT)
+        except BackendError as exc:
+            raise StartupError(f"cannot deploy {ORDER_FULFILLMENT.name}: {exc}") from None
+        if not await self.medusa.health():
+            raise StartupError(f"cannot reach Medusa at {self.medusa.base_url} (GET /health failed)")
+        self._status("medusa", True, self.medusa.base_url)
+        log.info(
+            "console connected",
+            extra={"zeebe": self._target.describe(), "zeebe_rest": self.rest.base_url if self.rest else None,
+                   "medusa": self.medusa.base_url,
+                   "embedded": ",".join(
+                       c for c, on in (("engine", s.embedded_engine), ("shop", s.embedded_shop)) if on)},
+        )
+
+        self.fulfillment = FulfillmentService(
+            self.zeebe, self.rest or _NoRest(), self.medusa, self.bus, now=self.now,
+            console_id=s.console_id, claim_settle_s=s.claim_settle_s, claim_ttl_s=s.claim_ttl_s,
+        )
+        self.demo = DemoOrderMaker(self.medusa)
+        if self.with_feeds:
+            self.feed = OrderFeed(self.medusa, self.bus, interval_s=s.poll_interval_s, now=self.now)
+            if self.rest is not None:
+                self.incidents = IncidentPoller(
+                    self.rest, self.bus, self.state.order_for_instance, interval_s=max(1.0, s.poll_interval_s), now=self.now
+                )
+        if self.auto_start:
+            self.auto_starter = AutoStarter(self.fulfillment)
+            self.bus.subscribe(self._auto_start)
+        if self.with_workers:
+            self.workers = FulfillmentWorkers(
+                s.worker_settings(medusa_url), self.channel_factory, self.bus.publish, now=self.now,
+                callback_auth=self.medusa.auth,
+            )
+
+    def channel_factory(self) -> grpc.aio.Channel:
+        assert self._target is not None
+        return self._target.channel_factory()()
+
+    def background_jobs(self) -> list[Job]:
+        """The long-running coroutines, named; the TUI runs them as Textual workers."""
+        jobs: list[Job] = [("store", self._flush_store)]
+        if self.workers is not None:
+            jobs.append(("workers", self.workers.run))
+        if self.feed is not None:
+            jobs.append(("order-feed", self.feed.run))
+        if self.incidents is not None:
+            jobs.append(("incidents", self.incidents.run))
+        return jobs
+
+    def start_background(self) -> None:
+        """Run the background jobs as plain asyncio tasks (headless use)."""
+        for name, job in self.background_jobs():
+            self._tasks.append(asyncio.get_running_loop().create_task(job(), name=name))
+
+    async def stop(self) -> None:
+        if self.workers is not None:
+            await self.workers.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.auto_starter is not None:
+            await self.auto_starter.drain()
+        for client in (self.zeebe, self.rest, self.medusa):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.close()
+        if self.embedded is not None:
+            await self.embedded.stop()
+        self.store.close()
+
+    # ------------------------------------------------------------------ helpers
+    async def top_up_demo_orders(self, wanted: int) -> int:
+        """Create demo orders until the shop holds at least ``wanted``; returns how many were made."""
+        assert self.medusa is not None
+        _, existing = await self.medusa.list_orders(limit=1)
+        return await self.create_demo_orders(max(0, wanted - existing))
+
+    async def create_demo_orders(self, count: int) -> int:
+        """Create ``count`` demo orders; returns how many were made."""
+        assert self.demo is not None
+        made = 0
+        for _ in range(count):
+            await self.demo.create()
+            made += 1
+        if self.feed is not None:
+            self.feed.poke()
+        return made
+
+    def _auto_start(self, event: object) -> None:
+        if isinstance(event, OrderSeen) and self.auto_starter is not None:
+            self.auto_starter.consider(event.order)
+
+    async def _flush_store(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            try:
+                await asyncio.to_thread(self.store.write, self.store.take())
+            except Exception:
+                log.exception("local store flush failed")
+
+    def _status(self, component: str, ok: bool, detail: str) -> None:
+        self.bus.publish(EngineStatus(at=self.now(), component=component, ok=ok, detail=detail))
+
+
+def _rest_url_for(settings: Settings) -> str | None:
+    """Camunda SaaS REST address from cluster id and region, when not given explicitly."""
+    if settings.camunda_cluster_id and settings.camunda_cluster_region:
+        return f"https://{settings.camunda_cluster_region}.zeebe.camunda.io/{settings.camunda_cluster_id}"
+    return None
+
+
+class _NoRest:
+    """Stands in when no REST address is known: incident retry says so clearly."""
+
+    async def incidents_of(self, process_instance_key: int) -> list:
+        raise BackendError("camunda-rest", "ZEEBE_REST_ADDRESS is not set, so incidents cannot be listed")
+
+    async def instances_with_variable(self, process_id: str, name: str, value: object) -> list:
+        raise BackendError("camunda-rest", "ZEEBE_REST_ADDRESS is not set, so instances cannot be searched")

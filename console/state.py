@@ -1,0 +1,246 @@
+"""The console's view model: orders with per-stage progress, incidents, callback attempts."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from console.claims import claim_of
+from console.events import (
+    CallbackAttempt,
+    EngineStatus,
+    Event,
+    IncidentRaised,
+    IncidentResolved,
+    InstanceCancelled,
+    InstanceStarted,
+    JobActivated,
+    JobFailed,
+    OrderSeen,
+    StageAbandoned,
+    StageCompleted,
+    StartFailed,
+    WorkerStatus,
+)
+from console.orders import OrderSummary
+from workers.stages import STAGE_BY_TYPE, STAGES, STATUS_CANCELLED, STATUS_SEQUENCE
+
+PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class StageProgress:
+    """Where one stage of one order stands."""
+
+    state: str = PENDING
+    started_at: datetime | None = None
+    expected_s: float = 0.0
+    note: str = ""
+
+    def fraction(self, now: datetime) -> float:
+        """0.0 to 1.0; a running stage moves with elapsed time over its expected duration."""
+        if self.state == DONE:
+            return 1.0
+        if self.state != RUNNING or self.started_at is None:
+            return 0.0
+        if self.expected_s <= 0:
+            return 0.95
+        elapsed = (now - self.started_at).total_seconds()
+        return max(0.0, min(0.95, elapsed / self.expected_s))
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentView:
+    order_id: str | None
+    process_instance_key: int
+    job_key: int | None
+    stage: str
+    error: str
+    at: datetime
+    incident_key: int | None = None
+
+
+@dataclass(slots=True)
+class OrderView:
+    order: OrderSummary
+    instance_key: int | None = None
+    stages: list[StageProgress] = field(default_factory=lambda: [StageProgress() for _ in STAGES])
+    note: str = ""
+
+    @property
+    def workflow_status(self) -> str:
+        """The metadata's status; "claimed" while a console is about to create the instance."""
+        if self.order.workflow_status:
+            return self.order.workflow_status
+        return "claimed" if claim_of(self.order.metadata) is not None else "-"
+
+
+def stages_from_status(status: str | None) -> list[StageProgress]:
+    """Per-stage progress as the metadata ``workflow_status`` implies it."""
+    if status == STATUS_CANCELLED:
+        return [StageProgress(CANCELLED) for _ in STAGES]
+    done = STATUS_SEQUENCE.index(status) if status in STATUS_SEQUENCE else 0
+    return [StageProgress(DONE if i < done else PENDING) for i in range(len(STAGES))]
+
+
+def _merge_stage(live: StageProgress, implied: StageProgress) -> StageProgress:
+    """Medusa's status is authoritative, but live detail it cannot express is kept:
+    a stage still running or failed, and a stage that finished before a cancel."""
+    if implied.state == PENDING and live.state in (RUNNING, FAILED):
+        return live
+    if implied.state == CANCELLED and live.state == DONE:
+        return live
+    return implied
+
+
+class ConsoleState:
+    """Applies events; returns which orders changed so widgets can diff-update."""
+
+    def __init__(self, max_callbacks: int = 200) -> None:
+        self.orders: dict[str, OrderView] = {}
+        self.incidents: dict[int, IncidentView] = {}  # by job key (or -incident key)
+        self.callbacks: deque[CallbackAttempt] = deque(maxlen=max_callbacks)
+        self.backends: dict[str, EngineStatus] = {}
+        self.worker_state: str = "starting"
+        self._instance_to_order: dict[int, str] = {}
+        self._dirty: set[str] = set()
+
+    def order_for_instance(self, key: int) -> str | None:
+        return self._instance_to_order.get(key)
+
+    def incident_for_order(self, order_id: str) -> IncidentView | None:
+        return next((i for i in self.incidents.values() if i.order_id == order_id), None)
+
+    def apply(self, event: Event) -> set[str]:
+        """Fold one event in; returns the ids of orders whose row changed."""
+        handler = _HANDLERS.get(type(event))
+        changed = handler(self, event) if handler else set()
+        self._dirty |= changed
+        return changed
+
+    def take_dirty(self) -> set[str]:
+        """Ids of orders changed since the last call (for the screens' diff update)."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    # ------------------------------------------------------------------ handlers
+    def _order_seen(self, e: OrderSeen) -> set[str]:
+        view = self.orders.get(e.order.id)
+        if view is None:
+            view = OrderView(order=e.order, stages=stages_from_status(e.order.workflow_status))
+            self.orders[e.order.id] = view
+        else:
+            previous = view.order.workflow_status
+            view.order = e.order
+            if e.order.workflow_status != previous:
+                implied = stages_from_status(e.order.workflow_status)
+                # Keep live detail (running, failed) where Medusa has not caught up yet.
+                view.stages = [_merge_stage(old, new) for old, new in zip(view.stages, implied, strict=True)]
+        if e.order.workflow_instance is not None:
+            view.instance_key = e.order.workflow_instance
+            self._instance_to_order[view.instance_key] = e.order.id
+        return {e.order.id}
+
+    def _set_stage(self, order_id: str, stage_type: str, progress: StageProgress) -> set[str]:
+        view = self.orders.get(order_id)
+        stage = STAGE_BY_TYPE.get(stage_type)
+        if view is None or stage is None:
+            return set()
+        view.stages[stage.number - 1] = progress
+        return {order_id}
+
+    def _job_activated(self, e: JobActivated) -> set[str]:
+        self._link(e.order_id, e.process_instance_key)
+        return self._set_stage(e.order_id, e.stage, StageProgress(RUNNING, e.at, e.delay_s))
+
+    def _stage_completed(self, e: StageCompleted) -> set[str]:
+        return self._set_stage(e.order_id, e.stage, StageProgress(DONE, e.at))
+
+    def _job_failed(self, e: JobFailed) -> set[str]:
+        note = f"retries left {e.retries_left}" if e.retries_left else "no retries left"
+        return self._set_stage(e.order_id, e.stage, StageProgress(FAILED, e.at, note=note))
+
+    def _stage_abandoned(self, e: StageAbandoned) -> set[str]:
+        return self._set_stage(e.order_id, e.stage, StageProgress(CANCELLED, e.at))
+
+    def _incident_raised(self, e: IncidentRaised) -> set[str]:
+        self._link(e.order_id, e.process_instance_key)
+        view = IncidentView(e.order_id, e.process_instance_key, e.job_key, e.stage, e.error, e.at, e.incident_key)
+        existing = self.incidents.get(e.job_key)
+        if existing is not None and existing.incident_key and not e.incident_key:
+            view = replace(view, incident_key=existing.incident_key)
+        self.incidents[e.job_key] = view
+        return {e.order_id} if e.order_id in self.orders else set()
+
+    def _incident_resolved(self, e: IncidentResolved) -> set[str]:
+        changed: set[str] = set()
+        for job_key, incident in list(self.incidents.items()):
+            if incident.incident_key == e.incident_key or (
+                incident.incident_key is None and incident.process_instance_key == e.process_instance_key
+            ):
+                del self.incidents[job_key]
+                if incident.order_id:
+                    changed.add(incident.order_id)
+        return changed
+
+    def _instance_started(self, e: InstanceStarted) -> set[str]:
+        self._link(e.order_id, e.process_instance_key)
+        view = self.orders.get(e.order_id)
+        if view is None:
+            return set()
+        view.note = ""
+        view.stages = [StageProgress() for _ in STAGES]
+        return {e.order_id}
+
+    def _start_failed(self, e: StartFailed) -> set[str]:
+        view = self.orders.get(e.order_id)
+        if view is None:
+            return set()
+        view.note = e.error
+        return {e.order_id}
+
+    def _instance_cancelled(self, e: InstanceCancelled) -> set[str]:
+        view = self.orders.get(e.order_id)
+        for job_key, incident in list(self.incidents.items()):
+            if incident.process_instance_key == e.process_instance_key:
+                del self.incidents[job_key]
+        if view is None:
+            return set()
+        view.stages = [s if s.state == DONE else StageProgress(CANCELLED) for s in view.stages]
+        return {e.order_id}
+
+    def _callback(self, e: CallbackAttempt) -> set[str]:
+        self.callbacks.appendleft(e)
+        return set()
+
+    def _backend(self, e: EngineStatus) -> set[str]:
+        self.backends[e.component] = e
+        return set()
+
+    def _worker_status(self, e: WorkerStatus) -> set[str]:
+        self.worker_state = e.state if not e.detail else f"{e.state} ({e.detail})"
+        return set()
+
+    def _link(self, order_id: str, instance_key: int) -> None:
+        self._instance_to_order[instance_key] = order_id
+        view = self.orders.get(order_id)
+        if view is not None:
+            view.instance_key = instance_key
+
+
+_HANDLERS = {
+    OrderSeen: ConsoleState._order_seen,
+    JobActivated: ConsoleState._job_activated,
+    StageCompleted: ConsoleState._stage_completed,
+    JobFailed: ConsoleState._job_failed,
+    StageAbandoned: ConsoleState._stage_abandoned,
+    IncidentRaised: ConsoleState._incident_raised,
+    IncidentResolved: ConsoleState._incident_resolved,
+    InstanceStarted: ConsoleState._instance_started,
+    StartFailed: ConsoleState._start_failed,
+    InstanceCancelled: ConsoleState._instance_cancelled,
+    CallbackAttempt: ConsoleState._callback,
+    EngineStatus: ConsoleState._backend,
+    WorkerStatus: ConsoleState._worker_status,
+}

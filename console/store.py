@@ -1,0 +1,110 @@
+"""The console's local store (sqlite-utils): event timeline, callback attempts, audit log."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from console.events import CallbackAttempt, Event, OperatorAction, OrderSeen
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+Batch = tuple[tuple[str, list[dict[str, Any]]], ...]
+
+
+class LocalStore:
+    """Buffers events and writes them in one transaction per ``flush()``.
+
+    OrderSeen is not kept in the timeline (Medusa holds the orders); everything else is.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written from a worker thread (flush) but never from two at once.
+        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._ensure_tables()
+        self._events: list[dict[str, Any]] = []
+        self._attempts: list[dict[str, Any]] = []
+        self._audit: list[dict[str, Any]] = []
+
+    def _ensure_tables(self) -> None:
+        self.db["events"].create(
+            {"id": int, "at": str, "kind": str, "order_id": str, "payload": str},
+            pk="id",
+            if_not_exists=True,
+        )
+        self.db["events"].create_index(["order_id"], if_not_exists=True)
+        self.db["callback_attempts"].create(
+            {
+                "id": int, "at": str, "order_id": str, "stage": str, "status": str,
+                "attempt": int, "max_attempts": int, "ok": bool, "http_status": int,
+                "error": str, "latency_ms": float, "next_delay_s": float,
+            },
+            pk="id",
+            if_not_exists=True,
+        )
+        self.db["audit"].create(
+            {"id": int, "at": str, "action": str, "order_id": str, "outcome": str, "detail": str},
+            pk="id",
+            if_not_exists=True,
+        )
+
+    def record(self, event: Event) -> None:
+        if isinstance(event, OrderSeen):
+            return
+        payload = _jsonable(event)
+        at = payload.pop("at")
+        self._events.append(
+            {"at": at, "kind": type(event).__name__, "order_id": payload.get("order_id"),
+             "payload": json.dumps(payload, separators=(",", ":"))}
+        )
+        if isinstance(event, CallbackAttempt):
+            self._attempts.append({"at": at, **{k: v for k, v in payload.items()}})
+        elif isinstance(event, OperatorAction):
+            self._audit.append({"at": at, **payload})
+
+    def take(self) -> Batch:
+        """Hand over what was buffered (call on the event loop, then ``write`` anywhere)."""
+        batch = (("events", self._events), ("callback_attempts", self._attempts), ("audit", self._audit))
+        self._events, self._attempts, self._audit = [], [], []
+        return batch
+
+    def write(self, batch: Batch) -> int:
+        """Write one batch in one transaction; returns the number of rows."""
+        written = sum(len(rows) for _, rows in batch)
+        if written:
+            with self.db.conn:
+                for table, rows in batch:
+                    if rows:
+                        self.db[table].insert_all(rows)
+        return written
+
+    def flush(self) -> int:
+        """Write what was buffered, now, on this thread."""
+        return self.write(self.take())
+
+    def timeline(self, order_id: str) -> list[dict[str, Any]]:
+        return list(self.db["events"].rows_where("order_id = ?", [order_id], order_by="id"))
+
+    def close(self) -> None:
+        self.flush()
+        self.db.close()

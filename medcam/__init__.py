@@ -1,1 +1,0 @@
-"""medcam-console: the operations console for order fulfillment across Medusa and Zeebe."""

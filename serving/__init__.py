@@ -1,0 +1,1 @@
+"""How the project's processes serve: ASGI apps on loopback sockets, and their event loop."""

@@ -1,0 +1,241 @@
+"""Runs the three fulfillment workers on one gRPC channel and keeps them alive."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import grpc
+import httpx
+from pyzeebe import Job, JobController, ZeebeWorker
+from pyzeebe.errors import JobAlreadyDeactivatedError, JobNotFoundError
+from pyzeebe.proto import gateway_pb2, gateway_pb2_grpc
+
+from workers.callback import CallbackFailed, StatusCallback
+from workers.events import (
+    EventSink,
+    IncidentRaised,
+    JobFailed,
+    StageAbandoned,
+    WorkerStatus,
+)
+from workers.handlers import MissingOrderId, StageAbandonedError, StageHandler
+from workers.http import BoundedAsyncClient
+from workers.settings import WorkerSettings
+from workers.slack import SlackNotifier
+from workers.stages import STAGE_BY_TYPE, STAGES
+
+log = logging.getLogger(__name__)
+
+#: Makes a fresh gRPC channel to the Zeebe gateway (insecure, TLS or OAuth).
+ChannelFactory = Callable[[], grpc.aio.Channel]
+
+#: Waits before rebuilding a worker whose connection died, doubling up to the maximum.
+RESTART_BACKOFF_S = (0.5, 30.0)
+
+
+class FulfillmentWorkers:
+    """The verify-payment, reserve-inventory and send-notification workers.
+
+    A pyzeebe worker cannot be restarted once stopped and may give up after connection
+    errors, so this runner supervises it and builds a new one (on a new channel) when
+    ``work()`` ends while it should still run.
+    """
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        channel_factory: ChannelFactory,
+        on_event: EventSink,
+        http: httpx.AsyncClient | None = None,
+        now: Callable[[], datetime] | None = None,
+        callback_auth: httpx.Auth | None = None,
+    ) -> None:
+        self.settings = settings
+        self._channel_factory = channel_factory
+        self._on_event = on_event
+        self._now = now or (lambda: datetime.now(UTC))
+        self._own_http = http is None
+        # The Admin API callback mode needs Medusa's credentials; /demo is sent without them.
+        self._http = http or BoundedAsyncClient(auth=callback_auth if settings.callback_mode == "admin" else None)
+        self.callback = StatusCallback(
+            self._http,
+            settings.medusa_url,
+            on_event,
+            settings.callback,
+            path=settings.callback_path,
+            now=self._now,
+            secret=settings.callback_secret,
+            mode=settings.callback_mode,
+        )
+        self.slack = SlackNotifier(
+            settings.slack_webhook_url, on_event, settings.slack_admin_url, now=self._now
+        )
+        self._worker: ZeebeWorker | None = None
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: gateway_pb2_grpc.GatewayStub | None = None
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Work until ``stop()``; rebuild the worker whenever its connection gives up."""
+        delay = RESTART_BACKOFF_S[0]
+        while not self._stopping.is_set():
+            self._channel = self._channel_factory()
+            self._stub = gateway_pb2_grpc.GatewayStub(self._channel)
+            self._worker = self._build_worker(self._channel)
+            self._status("running", f"{len(STAGES)} task types")
+            try:
+                await self._worker.work()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the poller died; say why and start again
+                self._status("reconnecting", _one_line(exc))
+            else:
+                if not self._stopping.is_set():
+                    self._status("reconnecting", "worker stopped polling")
+            finally:
+                await self._close_channel()
+            if self._stopping.is_set():
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            delay = min(delay * 2, RESTART_BACKOFF_S[1])
+        self._status("stopped")
+
+    async def stop(self) -> None:
+        """Stop polling, let running jobs finish, close connections."""
+        self._stopping.set()
+        if self._worker is not None:
+            with contextlib.suppress(Exception):
+                await self._worker.stop()
+        if self._own_http:
+            await self._http.aclose()
+
+    def _build_worker(self, channel: grpc.aio.Channel) -> ZeebeWorker:
+        s = self.settings
+        worker = ZeebeWorker(
+            channel,
+            name=s.worker_name,
+            request_timeout=s.request_timeout_ms,
+            max_connection_retries=-1,
+            poll_retry_delay=s.poll_retry_delay_s,  # type: ignore[arg-type]  # float is fine
+            exception_handler=self._on_failure,
+            stream_enabled=s.job_streaming,
+        )
+        for stage in STAGES:
+            handler = StageHandler(
+                stage,
+                s.delay_for(stage),
+                self.callback,
+                self.slack,
+                self._on_event,
+                self._heartbeat,
+                now=self._now,
+            )
+
+            def make_task(stage_handler: StageHandler):
+                # pyzeebe passes the fetched variables by name; the handler reads them off the job.
+                async def task(job: Job, **_variables: object) -> dict[str, object]:
+                    return await stage_handler(job)
+
+                # pyzeebe finds the job parameter by its annotation object, not a string.
+                task.__annotations__["job"] = Job
+                return task
+
+            worker.task(
+                stage.task_type,
+                variables_to_fetch=["orderId"],
+                timeout_ms=s.job_timeout_ms(stage),
+                max_jobs_to_activate=s.max_jobs_to_activate,
+                max_running_jobs=s.max_running_jobs,
+            )(make_task(handler))
+        return worker
+
+    async def _heartbeat(self, job: Job) -> bool:
+        """Extend the job's lock; False when Zeebe no longer knows the job."""
+        if self._stub is None:
+            return True
+        timeout = self.settings.job_timeout_ms(STAGE_BY_TYPE[job.type])
+        try:
+            await self._stub.UpdateJobTimeout(
+                gateway_pb2.UpdateJobTimeoutRequest(jobKey=job.key, timeout=timeout), timeout=10
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
+                return False
+            # UNIMPLEMENTED (older gateway) or a passing fault: carry on, Zeebe decides later.
+        return True
+
+    async def _on_failure(self, exc: Exception, job: Job, controller: JobController) -> None:
+        stage = STAGE_BY_TYPE.get(job.type)
+        order_id = str(job.variables.get("orderId", "?"))
+        stage_name = stage.task_type if stage else job.type
+        if isinstance(exc, StageAbandonedError):
+            self._abandoned(order_id, stage_name, job)
+            return
+        if isinstance(exc, CallbackFailed | MissingOrderId):
+            error = str(exc)
+        else:
+            log.error("stage %s crashed", stage_name, exc_info=exc)
+            error = f"{type(exc).__name__}: {exc}"
+        retries_left = max(job.retries - 1, 0)
+        backoff = self.settings.job_retry_backoff_ms
+        try:
+            await controller.set_failure_status(error[:4000], retry_back_off_ms=backoff)
+        except (JobNotFoundError, JobAlreadyDeactivatedError):
+            self._abandoned(order_id, stage_name, job)
+            return
+        self._on_event(
+            JobFailed(
+                at=self._now(),
+                order_id=order_id,
+                stage=stage_name,
+                job_key=job.key,
+                process_instance_key=job.process_instance_key,
+                retries_left=retries_left,
+                backoff_ms=backoff,
+                error=error,
+            )
+        )
+        if retries_left == 0:
+            self._on_event(
+                IncidentRaised(
+                    at=self._now(),
+                    order_id=order_id,
+                    stage=stage_name,
+                    job_key=job.key,
+                    process_instance_key=job.process_instance_key,
+                    error=error,
+                )
+            )
+            if stage is not None:
+                await self.slack.workflow_error(order_id, stage, error)
+
+    def _abandoned(self, order_id: str, stage: str, job: Job) -> None:
+        self._on_event(
+            StageAbandoned(
+                at=self._now(),
+                order_id=order_id,
+                stage=stage,
+                job_key=job.key,
+                process_instance_key=job.process_instance_key,
+            )
+        )
+
+    def _status(self, state: str, detail: str = "") -> None:
+        self._on_event(WorkerStatus(at=self._now(), state=state, detail=detail))
+
+    async def _close_channel(self) -> None:
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                await self._channel.close()
+            self._channel = None
+            self._stub = None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
