@@ -19,6 +19,7 @@ import httpx
 from pyzeebe import Job, ZeebeClient, ZeebeWorker, create_insecure_channel
 
 from console.embedded import EmbeddedServices
+from workers.runner import job_task
 
 BENCH_PROCESS = "bench"
 WARMUP_PROCESS = "bench-warmup"
@@ -91,11 +92,8 @@ def _build_worker(channel: grpc.aio.Channel, name: str, progress: _Progress,
         progress.on_job(job)
         return {}
 
-    # pyzeebe finds the job parameter by its annotation object, not the string this module's
-    # postponed annotations leave behind.
-    handle.__annotations__["job"] = Job
     worker.task(TASK_TYPE, timeout_ms=JOB_TIMEOUT_MS, max_jobs_to_activate=32,
-                max_running_jobs=256)(handle)
+                max_running_jobs=256)(job_task(handle))
     return worker
 
 

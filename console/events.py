@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from console.orders import OrderSummary
 from workers.events import (
@@ -18,11 +19,21 @@ from workers.events import (
     WorkerStatus,
 )
 
-Event = WorkerEvent
+
+@dataclass(frozen=True, slots=True)
+class ConsoleEvent:
+    """Base of every event the console itself publishes (orders, operator, backends)."""
+
+    at: datetime
+
+
+#: Anything on the console's bus: what the workers report and what the console publishes.
+Event = WorkerEvent | ConsoleEvent
 
 __all__ = [
+    "BackendStatus",
     "CallbackAttempt",
-    "EngineStatus",
+    "ConsoleEvent",
     "Event",
     "IncidentRaised",
     "IncidentResolved",
@@ -42,40 +53,40 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class OrderSeen(WorkerEvent):
+class OrderSeen(ConsoleEvent):
     """The order feed saw an order (new, or changed since last seen)."""
 
     order: OrderSummary
 
 
 @dataclass(frozen=True, slots=True)
-class InstanceStarted(WorkerEvent):
+class InstanceStarted(ConsoleEvent):
     order_id: str
     process_instance_key: int
 
 
 @dataclass(frozen=True, slots=True)
-class StartFailed(WorkerEvent):
+class StartFailed(ConsoleEvent):
     order_id: str
     error: str
 
 
 @dataclass(frozen=True, slots=True)
-class InstanceCancelled(WorkerEvent):
+class InstanceCancelled(ConsoleEvent):
     order_id: str
     process_instance_key: int
 
 
 @dataclass(frozen=True, slots=True)
-class IncidentResolved(WorkerEvent):
+class IncidentResolved(ConsoleEvent):
     incident_key: int
     process_instance_key: int
     order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class EngineStatus(WorkerEvent):
-    """Reachability of one backend: ``component`` is zeebe, rest or medusa."""
+class BackendStatus(ConsoleEvent):
+    """Reachability of one backend: ``component`` is zeebe, zeebe-rest, medusa or slack."""
 
     component: str
     ok: bool
@@ -83,7 +94,7 @@ class EngineStatus(WorkerEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class OperatorAction(WorkerEvent):
+class OperatorAction(ConsoleEvent):
     """What the operator did (the audit log): start, retry, cancel, new-order."""
 
     action: str

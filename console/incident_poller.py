@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from console.bus import EventBus
 from console.clients.camunda_rest import CamundaRest, Incident
 from console.clients.errors import BackendError
-from console.events import EngineStatus, IncidentRaised, IncidentResolved
+from console.events import BackendStatus, IncidentRaised, IncidentResolved
 from workers.stages import STAGE_BY_ELEMENT
 
 #: Maps an instance key to its order id (from the console's state).
@@ -49,7 +49,7 @@ class IncidentPoller:
                         at=self._now(),
                         order_id=self._order_of(incident.process_instance_key) or "",
                         stage=_stage_of(incident.element_id),
-                        job_key=incident.job_key if incident.job_key is not None else -key,
+                        job_key=incident.job_key,
                         process_instance_key=incident.process_instance_key,
                         error=incident.error_message,
                         incident_key=key,
@@ -80,4 +80,4 @@ class IncidentPoller:
     def _report(self, ok: bool, detail: str = "") -> None:
         if ok != self._healthy:
             self._healthy = ok
-            self._bus.publish(EngineStatus(at=self._now(), component="zeebe-rest", ok=ok, detail=detail))
+            self._bus.publish(BackendStatus(at=self._now(), component="zeebe-rest", ok=ok, detail=detail))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from console.bus import EventBus
 from console.clients.errors import BackendError
 from console.clients.medusa import MedusaAdmin
-from console.events import EngineStatus, OrderSeen
+from console.events import BackendStatus, OrderSeen
 from console.orders import OrderSummary
 
 PAGE = 100
@@ -95,4 +95,4 @@ class OrderFeed:
     def _report(self, ok: bool, detail: str) -> None:
         if ok != self._healthy:
             self._healthy = ok
-            self._bus.publish(EngineStatus(at=self._now(), component="medusa", ok=ok, detail=detail))
+            self._bus.publish(BackendStatus(at=self._now(), component="medusa", ok=ok, detail=detail))

@@ -19,7 +19,7 @@ from console.clients.oauth import ClientCredentialsAuth
 from console.clients.zeebe import DEFAULT_TOKEN_URL, ZeebeGateway, ZeebeTarget
 from console.demo_orders import DemoOrderMaker
 from console.embedded import EmbeddedError, EmbeddedServices, Endpoints
-from console.events import EngineStatus, OrderSeen
+from console.events import BackendStatus, OrderSeen
 from console.fulfillment import AutoStarter, FulfillmentService
 from console.incident_poller import IncidentPoller
 from console.order_feed import OrderFeed
@@ -30,7 +30,8 @@ from workers.runner import FulfillmentWorkers
 
 log = logging.getLogger(__name__)
 
-Job = tuple[str, Callable[[], Awaitable[None]]]
+#: A named long-running coroutine the console runs in the background (not a Zeebe job).
+BackgroundJob = tuple[str, Callable[[], Awaitable[None]]]
 
 
 class StartupError(Exception):
@@ -178,9 +179,9 @@ class ConsoleRuntime:
         assert self._target is not None
         return self._target.channel_factory()()
 
-    def background_jobs(self) -> list[Job]:
+    def background_jobs(self) -> list[BackgroundJob]:
         """The long-running coroutines, named; the TUI runs them as Textual workers."""
-        jobs: list[Job] = [("store", self._flush_store)]
+        jobs: list[BackgroundJob] = [("store", self._flush_store)]
         if self.workers is not None:
             jobs.append(("workers", self.workers.run))
         if self.feed is not None:
@@ -244,7 +245,7 @@ class ConsoleRuntime:
                 log.exception("local store flush failed")
 
     def _status(self, component: str, ok: bool, detail: str) -> None:
-        self.bus.publish(EngineStatus(at=self.now(), component=component, ok=ok, detail=detail))
+        self.bus.publish(BackendStatus(at=self.now(), component=component, ok=ok, detail=detail))
 
 
 def _rest_url_for(settings: Settings) -> str | None:

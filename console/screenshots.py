@@ -8,8 +8,8 @@ from pathlib import Path
 
 from console.app import MedcamApp
 from console.events import (
+    BackendStatus,
     CallbackAttempt,
-    EngineStatus,
     IncidentRaised,
     JobActivated,
     JobFailed,
@@ -59,7 +59,7 @@ def demo_state() -> ConsoleState:
                              stage="reserve-inventory", job_key=key + 101, process_instance_key=key + 14,
                              retries=3, delay_s=3.0))
     state.apply(StageCompleted(at=at, order_id="order_01JGDEMO0003", stage="verify-payment",
-                               job_key=key + 102, process_instance_key=key + 21, duration_s=2.0))
+                               job_key=key + 102, process_instance_key=key + 21))
     for attempt, delay in ((1, 1.0), (2, 2.0), (3, None)):
         state.apply(CallbackAttempt(
             at=FROZEN_NOW - timedelta(seconds=12 - attempt * 3), order_id="order_01JGDEMO0004",
@@ -75,9 +75,9 @@ def demo_state() -> ConsoleState:
     state.apply(CallbackAttempt(at=FROZEN_NOW - timedelta(seconds=1), order_id="order_01JGDEMO0000",
                                 stage="send-notification", status="completed", attempt=1, max_attempts=3,
                                 ok=True, http_status=200, error=None, latency_ms=4.2, next_delay_s=None))
-    state.apply(EngineStatus(at=at, component="zeebe", ok=True, detail="127.0.0.1:26500"))
-    state.apply(EngineStatus(at=at, component="zeebe-rest", ok=True))
-    state.apply(EngineStatus(at=at, component="medusa", ok=True, detail="http://127.0.0.1:9000"))
+    state.apply(BackendStatus(at=at, component="zeebe", ok=True, detail="127.0.0.1:26500"))
+    state.apply(BackendStatus(at=at, component="zeebe-rest", ok=True))
+    state.apply(BackendStatus(at=at, component="medusa", ok=True, detail="http://127.0.0.1:9000"))
     state.apply(WorkerStatus(at=at, state="running"))
     return state
 

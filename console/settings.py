@@ -18,8 +18,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 
 from workers.callback import CallbackPolicy
-from workers.settings import WorkerSettings
-from workers.stages import parse_delays
+from workers.settings import SEED_JOB_RETRY_BACKOFF_MS, WorkerSettings
+from workers.stages import SEED_DELAYS_S, parse_delays
+
+#: The seed's callback schedule (3 attempts, 1 s then 2 s, 5 s each): the settings' defaults.
+SEED_CALLBACK = CallbackPolicy()
 
 
 def _env(*names: str) -> AliasChoices:
@@ -85,7 +88,7 @@ class Settings(BaseSettings):
     # medcam-console's own.
     data_dir: Path = Field(default_factory=default_data_dir, validation_alias=_env("MEDCAM_DATA_DIR"))
     stage_delays: Annotated[tuple[float, ...], NoDecode] = Field(
-        default=(2.0, 3.0, 1.5), validation_alias=_env("MEDCAM_STAGE_DELAYS")
+        default=SEED_DELAYS_S, validation_alias=_env("MEDCAM_STAGE_DELAYS")
     )
     auto_start: bool = Field(True, validation_alias=_env("MEDCAM_AUTO_START"))
     demo_orders: int = Field(5, ge=0, le=1000, validation_alias=_env("MEDCAM_DEMO_ORDERS"))
@@ -94,13 +97,13 @@ class Settings(BaseSettings):
     shop_port: Port = Field(9000, validation_alias=_env("MEDCAM_SHOP_PORT"))
     poll_interval_s: float = Field(1.0, gt=0, le=300, validation_alias=_env("MEDCAM_POLL_INTERVAL_S"))
     callback_backoff_s: float = Field(
-        1.0, ge=0, le=600, validation_alias=_env("MEDCAM_CALLBACK_BACKOFF_S")
+        SEED_CALLBACK.backoff_s, ge=0, le=600, validation_alias=_env("MEDCAM_CALLBACK_BACKOFF_S")
     )
     callback_timeout_s: float = Field(
-        5.0, gt=0, le=600, validation_alias=_env("MEDCAM_CALLBACK_TIMEOUT_S")
+        SEED_CALLBACK.timeout_s, gt=0, le=600, validation_alias=_env("MEDCAM_CALLBACK_TIMEOUT_S")
     )
     job_retry_backoff_ms: int = Field(
-        5000, ge=0, le=86_400_000, validation_alias=_env("MEDCAM_JOB_RETRY_BACKOFF_MS")
+        SEED_JOB_RETRY_BACKOFF_MS, ge=0, le=86_400_000, validation_alias=_env("MEDCAM_JOB_RETRY_BACKOFF_MS")
     )
     log_level: str = Field("INFO", validation_alias=_env("MEDCAM_LOG_LEVEL"))
     #: How status updates reach Medusa: the seed's POST /demo, or the stock Admin API.
@@ -183,7 +186,7 @@ class Settings(BaseSettings):
             medusa_url=medusa_url,
             delays_s=self.stage_delays,
             callback=CallbackPolicy(
-                attempts=3, backoff_s=self.callback_backoff_s, timeout_s=self.callback_timeout_s
+                attempts=SEED_CALLBACK.attempts, backoff_s=self.callback_backoff_s, timeout_s=self.callback_timeout_s
             ),
             job_retry_backoff_ms=self.job_retry_backoff_ms,
             callback_secret=self.callback_secret.get_secret_value() if self.callback_secret else None,

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from console.claims import claim_of
 from console.events import (
+    BackendStatus,
     CallbackAttempt,
-    EngineStatus,
     Event,
     IncidentRaised,
     IncidentResolved,
@@ -60,6 +60,15 @@ class IncidentView:
     at: datetime
     incident_key: int | None = None
 
+    @property
+    def slot(self) -> tuple[str, int]:
+        """Where the state keeps it: by job (a worker and the poller report the same job),
+        or by incident key for an incident no job stands behind."""
+        if self.job_key is not None:
+            return ("job", self.job_key)
+        assert self.incident_key is not None, "an incident has a job key or an incident key"
+        return ("incident", self.incident_key)
+
 
 @dataclass(slots=True)
 class OrderView:
@@ -99,9 +108,10 @@ class ConsoleState:
 
     def __init__(self, max_callbacks: int = 200) -> None:
         self.orders: dict[str, OrderView] = {}
-        self.incidents: dict[int, IncidentView] = {}  # by job key (or -incident key)
+        #: Open incidents by IncidentView.slot: one per failed job, or per incident without a job.
+        self.incidents: dict[tuple[str, int], IncidentView] = {}
         self.callbacks: deque[CallbackAttempt] = deque(maxlen=max_callbacks)
-        self.backends: dict[str, EngineStatus] = {}
+        self.backends: dict[str, BackendStatus] = {}
         self.worker_state: str = "starting"
         self._instance_to_order: dict[int, str] = {}
         self._dirty: set[str] = set()
@@ -167,19 +177,19 @@ class ConsoleState:
     def _incident_raised(self, e: IncidentRaised) -> set[str]:
         self._link(e.order_id, e.process_instance_key)
         view = IncidentView(e.order_id, e.process_instance_key, e.job_key, e.stage, e.error, e.at, e.incident_key)
-        existing = self.incidents.get(e.job_key)
+        existing = self.incidents.get(view.slot)
         if existing is not None and existing.incident_key and not e.incident_key:
             view = replace(view, incident_key=existing.incident_key)
-        self.incidents[e.job_key] = view
+        self.incidents[view.slot] = view
         return {e.order_id} if e.order_id in self.orders else set()
 
     def _incident_resolved(self, e: IncidentResolved) -> set[str]:
         changed: set[str] = set()
-        for job_key, incident in list(self.incidents.items()):
+        for slot, incident in list(self.incidents.items()):
             if incident.incident_key == e.incident_key or (
                 incident.incident_key is None and incident.process_instance_key == e.process_instance_key
             ):
-                del self.incidents[job_key]
+                del self.incidents[slot]
                 if incident.order_id:
                     changed.add(incident.order_id)
         return changed
@@ -202,9 +212,9 @@ class ConsoleState:
 
     def _instance_cancelled(self, e: InstanceCancelled) -> set[str]:
         view = self.orders.get(e.order_id)
-        for job_key, incident in list(self.incidents.items()):
+        for slot, incident in list(self.incidents.items()):
             if incident.process_instance_key == e.process_instance_key:
-                del self.incidents[job_key]
+                del self.incidents[slot]
         if view is None:
             return set()
         view.stages = [s if s.state == DONE else StageProgress(CANCELLED) for s in view.stages]
@@ -214,7 +224,7 @@ class ConsoleState:
         self.callbacks.appendleft(e)
         return set()
 
-    def _backend(self, e: EngineStatus) -> set[str]:
+    def _backend(self, e: BackendStatus) -> set[str]:
         self.backends[e.component] = e
         return set()
 
@@ -241,6 +251,6 @@ _HANDLERS = {
     StartFailed: ConsoleState._start_failed,
     InstanceCancelled: ConsoleState._instance_cancelled,
     CallbackAttempt: ConsoleState._callback,
-    EngineStatus: ConsoleState._backend,
+    BackendStatus: ConsoleState._backend,
     WorkerStatus: ConsoleState._worker_status,
 }

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-#: The metadata ``workflow_status`` values in the order the seed's §2.2 shows them.
-WORKFLOW_SEQUENCE: tuple[str, ...] = ("started", "payment_verified", "inventory_reserved", "completed")
+#: The metadata ``workflow_status`` values, each named once (the seed's §2.2).
+STARTED = "started"
+PAYMENT_VERIFIED = "payment_verified"
+INVENTORY_RESERVED = "inventory_reserved"
+COMPLETED = "completed"
+#: The same values in the order the seed's §2.2 shows them; stages only move forward along it.
+WORKFLOW_SEQUENCE: tuple[str, ...] = (STARTED, PAYMENT_VERIFIED, INVENTORY_RESERVED, COMPLETED)
 #: Set by the operator (through the Admin API); no status callback may overwrite it.
 CANCELLED = "cancelled"
 #: Medusa's own order status for a cancelled order.

@@ -16,13 +16,13 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential,
 )
 
-from protocol.progress import WORKFLOW_SEQUENCE, StageOrder
+from protocol.progress import COMPLETED, StageOrder
 from protocol.signing import sign
 from protocol.timestamps import format_iso
 from workers.events import CallbackAttempt, EventSink
+from workers.http import error_reason
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
 
 #: The status that completes the order (the seed's /demo does the same).
-FINAL_STATUS = WORKFLOW_SEQUENCE[-1]
+FINAL_STATUS = COMPLETED
 
 #: HTTP answers that may succeed when asked again; any other 4xx is the request's fault.
 RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -108,7 +108,7 @@ class StatusCallback:
         policy = self.policy
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.attempts),
-            wait=wait_exponential(multiplier=policy.backoff_s, exp_base=2, min=0, max=3600),
+            wait=lambda state: policy.delay_after(state.attempt_number) or 0.0,
             retry=retry_if_exception_type(_Retryable),
             reraise=True,
         )
@@ -174,7 +174,8 @@ Delivery = tuple[int, str | None]
 def _delivery(response: httpx.Response, step: str = "") -> Delivery:
     if response.is_success:
         return response.status_code, None
-    return response.status_code, f"{step}HTTP {response.status_code}{_error_detail(response)}"
+    reason = error_reason(response)
+    return response.status_code, f"{step}HTTP {response.status_code}" + (f": {reason}" if reason else "")
 
 
 class DemoRoute:
@@ -244,20 +245,6 @@ def _order_in(response: httpx.Response) -> dict | None:
         return None
     order = data.get("order") if isinstance(data, dict) else None
     return order if isinstance(order, dict) else None
-
-
-def _error_detail(response: httpx.Response) -> str:
-    """A short reason from a JSON error body such as ``{"error": "..."}``, if there is one."""
-    try:
-        payload = response.json()
-    except ValueError:
-        return ""
-    if isinstance(payload, dict):
-        for key in ("error", "message", "detail"):
-            value = payload.get(key)
-            if isinstance(value, str) and value:
-                return f": {value[:200]}"
-    return ""
 
 
 def _network_error(exc: httpx.HTTPError) -> str:

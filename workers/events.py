@@ -46,7 +46,6 @@ class StageCompleted(WorkerEvent):
     stage: str
     job_key: int
     process_instance_key: int
-    duration_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +66,13 @@ class IncidentRaised(WorkerEvent):
     """A job failed with no retries left, so Zeebe raised an incident.
 
     ``incident_key`` is None when the worker reports it (it only knows the job);
-    the console's incident poller fills it in from the REST API.
+    the console's incident poller fills it in from the REST API. ``job_key`` is None for
+    an incident no job stands behind (an expression that failed, say).
     """
 
     order_id: str
     stage: str
-    job_key: int
+    job_key: int | None
     process_instance_key: int
     error: str
     incident_key: int | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -54,7 +53,6 @@ class StageHandler:
     async def __call__(self, job: Job) -> dict[str, object]:
         stage = self.stage
         order_id = order_id_of(job)
-        started = time.perf_counter()
         self._on_event(
             JobActivated(
                 at=self._now(),
@@ -92,7 +90,6 @@ class StageHandler:
                 stage=stage.task_type,
                 job_key=job.key,
                 process_instance_key=job.process_instance_key,
-                duration_s=round(time.perf_counter() - started, 4),
             )
         )
         return stage_outputs(stage, format_iso(finished_at))

@@ -1,4 +1,4 @@
-"""An httpx client that bounds requests in flight to its connection pool's size."""
+"""The workers' HTTP plumbing: a client bounding requests in flight, and error-answer reasons."""
 
 from __future__ import annotations
 
@@ -26,3 +26,22 @@ class BoundedAsyncClient(httpx.AsyncClient):
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         async with self._slots:
             return await super().send(request, **kwargs)
+
+
+def error_reason(response: httpx.Response, *, raw_text: bool = False) -> str:
+    """A short reason from an error answer's JSON body, or "" when it names none.
+
+    Reads Medusa's ``message``, the shop's ``error``, and RFC 9457's ``detail`` then
+    ``title`` (Camunda's REST API). With ``raw_text``, a body that is not JSON (or names
+    no reason) is returned trimmed instead of "".
+    """
+    try:
+        payload = response.json()
+    except ValueError:
+        return " ".join(response.text.split())[:200] if raw_text else ""
+    if isinstance(payload, dict):
+        for key in ("message", "error", "detail", "title"):
+            value = payload.get(key)
+            if isinstance(value, str) and value.strip():
+                return " ".join(value.split())[:200]
+    return str(payload)[:200] if raw_text else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import grpc
@@ -136,22 +136,13 @@ class FulfillmentWorkers:
                 now=self._now,
             )
 
-            def make_task(stage_handler: StageHandler):
-                # pyzeebe passes the fetched variables by name; the handler reads them off the job.
-                async def task(job: Job, **_variables: object) -> dict[str, object]:
-                    return await stage_handler(job)
-
-                # pyzeebe finds the job parameter by its annotation object, not a string.
-                task.__annotations__["job"] = Job
-                return task
-
             worker.task(
                 stage.task_type,
                 variables_to_fetch=["orderId"],
                 timeout_ms=s.job_timeout_ms(stage),
                 max_jobs_to_activate=s.max_jobs_to_activate,
                 max_running_jobs=s.max_running_jobs,
-            )(make_task(handler))
+            )(job_task(handler))
         return worker
 
     async def _heartbeat(self, job: Job) -> bool:
@@ -239,3 +230,17 @@ class FulfillmentWorkers:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:200]
+
+
+def job_task(handle: Callable[[Job], Awaitable[dict[str, object]]]):
+    """A pyzeebe task function that hands the whole job to ``handle``.
+
+    pyzeebe passes the fetched variables by name and finds the job parameter by its
+    annotation *object*; this module's postponed annotations would leave a string there.
+    """
+
+    async def task(job: Job, **_variables: object) -> dict[str, object]:
+        return await handle(job)
+
+    task.__annotations__["job"] = Job
+    return task

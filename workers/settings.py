@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workers.callback import CallbackPolicy
-from workers.stages import STAGES, Stage
+from workers.stages import SEED_DELAYS_S, Stage
+
+#: The seed's FailJob back-off after a stage's callback gave up: 5 s.
+SEED_JOB_RETRY_BACKOFF_MS = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,15 +16,15 @@ class WorkerSettings:
     """Settings of the three fulfillment workers (the seed's numbers are the defaults)."""
 
     medusa_url: str
-    delays_s: tuple[float, ...] = tuple(stage.default_delay_s for stage in STAGES)
+    delays_s: tuple[float, ...] = SEED_DELAYS_S
     callback: CallbackPolicy = field(default_factory=CallbackPolicy)
     callback_path: str = "/demo"
     #: "demo" posts to the seed's route; "admin" writes through Medusa's Admin API.
     callback_mode: str = "demo"
     #: HMAC secret for signing callbacks (MEDCAM_CALLBACK_SECRET); None sends them unsigned.
     callback_secret: str | None = None
-    #: FailJob back-off after a stage gave up (the seed: 5000 ms).
-    job_retry_backoff_ms: int = 5000
+    #: FailJob back-off after a stage gave up.
+    job_retry_backoff_ms: int = SEED_JOB_RETRY_BACKOFF_MS
     slack_webhook_url: str | None = None
     slack_admin_url: str | None = None
     worker_name: str = "medcam-console"

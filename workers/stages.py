@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from protocol.progress import (
+    CANCELLED,
+    COMPLETED,
+    INVENTORY_RESERVED,
+    PAYMENT_VERIFIED,
+    STARTED,
+    WORKFLOW_SEQUENCE,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Stage:
@@ -34,7 +43,7 @@ STAGES: tuple[Stage, ...] = (
         task_type="verify-payment",
         element_id="Task_VerifyPayment",
         label="Payment",
-        status="payment_verified",
+        status=PAYMENT_VERIFIED,
         message="Payment verified successfully",
         done_variable="paymentVerified",
         time_variable="verifiedAt",
@@ -46,7 +55,7 @@ STAGES: tuple[Stage, ...] = (
         task_type="reserve-inventory",
         element_id="Task_ReserveInventory",
         label="Inventory",
-        status="inventory_reserved",
+        status=INVENTORY_RESERVED,
         message="Inventory reserved at Mumbai warehouse",
         done_variable="inventoryReserved",
         time_variable="reservedAt",
@@ -59,7 +68,7 @@ STAGES: tuple[Stage, ...] = (
         task_type="send-notification",
         element_id="Task_SendNotification",
         label="Notify",
-        status="completed",
+        status=COMPLETED,
         message="Customer notified - Order complete!",
         done_variable="notificationSent",
         time_variable="sentAt",
@@ -71,10 +80,19 @@ STAGES: tuple[Stage, ...] = (
 STAGE_BY_TYPE: dict[str, Stage] = {stage.task_type: stage for stage in STAGES}
 STAGE_BY_ELEMENT: dict[str, Stage] = {stage.element_id: stage for stage in STAGES}
 
-#: Metadata ``workflow_status`` values in the order the seed's §2.2 shows them.
-STATUS_STARTED = "started"
-STATUS_CANCELLED = "cancelled"
-STATUS_SEQUENCE: tuple[str, ...] = (STATUS_STARTED, *(stage.status for stage in STAGES))
+
+def stage_label(task_type: str) -> str:
+    """The short label screens show for a task type (the type itself when unknown)."""
+    stage = STAGE_BY_TYPE.get(task_type)
+    return stage.label if stage is not None else task_type
+
+#: Metadata ``workflow_status`` values (protocol/ owns them: the shop checks them too).
+STATUS_STARTED = STARTED
+STATUS_CANCELLED = CANCELLED
+STATUS_SEQUENCE: tuple[str, ...] = WORKFLOW_SEQUENCE
+
+#: The seed's simulated work per stage (MEDCAM_STAGE_DELAYS=seed): 2 s, 3 s, 1.5 s.
+SEED_DELAYS_S: tuple[float, ...] = tuple(stage.default_delay_s for stage in STAGES)
 
 #: The title of the Slack message sent when a stage gives up.
 SLACK_ERROR_TITLE = "🚨 Workflow Error"
@@ -95,7 +113,7 @@ def parse_delays(text: str) -> tuple[float, ...]:
     """
     value = text.strip().lower()
     if value in ("", "seed"):
-        return tuple(stage.default_delay_s for stage in STAGES)
+        return SEED_DELAYS_S
     if value == "zero":
         return tuple(0.0 for _ in STAGES)
     parts = [part.strip() for part in value.split(",")]

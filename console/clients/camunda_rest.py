@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from console.clients.errors import BackendError, display_url, json_object
+from workers.http import error_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +72,6 @@ class CamundaRest:
         data = await self._request("POST", "/incidents/search", json=body)
         return [Incident.from_rest(item) for item in data.get("items", [])]
 
-    async def process_instance(self, key: int) -> dict[str, Any] | None:
-        """One process instance (any state), or None when unknown."""
-        body = {"filter": {"processInstanceKey": str(key)}, "page": {"limit": 1}}
-        data = await self._request("POST", "/process-instances/search", json=body)
-        items = data.get("items", [])
-        return items[0] if items else None
-
     async def instances_with_variable(
         self, process_id: str, name: str, value: object, limit: int = 20
     ) -> list[dict[str, Any]]:
@@ -101,17 +95,7 @@ class CamundaRest:
         if response.status_code >= 400:
             raise BackendError(
                 "camunda-rest",
-                f"{method} {path}: HTTP {response.status_code}: {_problem(response)}",
+                f"{method} {path}: HTTP {response.status_code}: {error_reason(response, raw_text=True)}",
                 f"HTTP_{response.status_code}",
             )
         return json_object("camunda-rest", f"{method} {path}", response)
-
-
-def _problem(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:200]
-    if isinstance(data, dict):
-        return str(data.get("detail") or data.get("title") or data)[:300]
-    return str(data)[:300]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from workers.http import error_reason
+
 #: What an operator fixes when the admin login is refused.
 CREDENTIAL_NAMES = "MEDUSA_ADMIN_EMAIL/MEDUSA_ADMIN_PASSWORD"
 
@@ -14,12 +16,7 @@ def explain(response: httpx.Response, credential: str | None = None, *, not_foun
     ``not_found`` is the hint for a 404 (a missing login route says more than "not found").
     """
     status = response.status_code
-    try:
-        data = response.json()
-        detail = str(data.get("message") or data.get("error") or "") if isinstance(data, dict) else ""
-    except ValueError:
-        detail = ""
-    detail = " ".join(detail.split())
+    detail = error_reason(response)
     unauthorized = (
         f"check {credential}" if credential else f"set MEDUSA_API_KEY or {CREDENTIAL_NAMES}"
     )
@@ -32,4 +29,4 @@ def explain(response: httpx.Response, credential: str | None = None, *, not_foun
         429: "rate limited by Medusa",
     }
     hint = hints.get(status, "Medusa server error" if status >= 500 else "rejected")
-    return f"HTTP {status} {hint}" + (f": {detail[:200]}" if detail else "")
+    return f"HTTP {status} {hint}" + (f": {detail}" if detail else "")

@@ -7,9 +7,7 @@ from textual.widgets import DataTable
 
 from console.events import CallbackAttempt
 from console.state import ConsoleState
-from workers.stages import STAGES
-
-STAGE_LABEL = {stage.task_type: stage.label for stage in STAGES}
+from workers.stages import stage_label
 
 SHOWN = 50
 
@@ -56,7 +54,7 @@ class CallbacksPanel(DataTable):
             self.add_row(
                 attempt.at.strftime("%H:%M:%S"),
                 view.order.label if view else attempt.order_id[-10:],
-                STAGE_LABEL.get(attempt.stage, attempt.stage),
+                stage_label(attempt.stage),
                 f"{attempt.attempt}/{attempt.max_attempts}",
                 describe(attempt),
                 Text(f"{attempt.latency_ms:.0f}", justify="right"),

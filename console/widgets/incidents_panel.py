@@ -8,10 +8,9 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from console.state import ConsoleState
-from workers.stages import STAGES
+from workers.stages import stage_label
 
 #: Incidents name their stage by task type; the panel shows the short label.
-STAGE_LABEL = {stage.task_type: stage.label for stage in STAGES}
 
 
 def ago(at: datetime, now: datetime) -> str:
@@ -45,12 +44,12 @@ class IncidentsPanel(DataTable):
 
     def sync(self, state: ConsoleState, now: datetime) -> None:
         rows: dict[str, tuple[str, ...]] = {}
-        for job_key, incident in sorted(state.incidents.items(), key=lambda kv: kv[1].at, reverse=True):
+        for slot, incident in sorted(state.incidents.items(), key=lambda kv: kv[1].at, reverse=True):
             view = state.orders.get(incident.order_id or "")
             label = view.order.label if view else (incident.order_id or "?")
-            rows[str(job_key)] = (
+            rows[":".join(map(str, slot))] = (
                 label,
-                STAGE_LABEL.get(incident.stage, incident.stage)[:9],
+                stage_label(incident.stage)[:9],
                 ago(incident.at, now),
                 _short_error(incident.error),
                 str(incident.incident_key) if incident.incident_key else "pending",

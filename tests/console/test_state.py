@@ -48,7 +48,7 @@ def test_running_stage_moves_with_time_and_survives_a_stale_poll():
     assert stage.fraction(T0 + timedelta(seconds=10)) == 0.95, "never shows done before it is"
     state.apply(OrderSeen(at=T0, order=order("payment_verified", 99)))
     state.apply(StageCompleted(at=T0, order_id="o1", stage="verify-payment", job_key=1,
-                               process_instance_key=99, duration_s=2.0))
+                               process_instance_key=99))
     assert state.orders["o1"].stages[0] == StageProgress(DONE, T0)
 
 

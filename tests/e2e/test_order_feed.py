@@ -7,7 +7,7 @@ import asyncio
 from console.bus import EventBus
 from console.clients.medusa import MedusaAdmin
 from console.demo_orders import DemoOrderMaker
-from console.events import EngineStatus, OrderSeen
+from console.events import BackendStatus, OrderSeen
 from console.order_feed import OrderFeed
 
 
@@ -41,11 +41,11 @@ async def test_feed_pages_through_changes_without_gaps_or_repeats(backends):
 async def test_feed_reports_medusa_down_and_backs_off():
     medusa = MedusaAdmin("http://127.0.0.1:9")
     bus = EventBus()
-    statuses: list[EngineStatus] = []
+    statuses: list[BackendStatus] = []
     reported = asyncio.Event()
 
     def on_event(event: object) -> None:
-        if isinstance(event, EngineStatus):
+        if isinstance(event, BackendStatus):
             statuses.append(event)
             reported.set()
 

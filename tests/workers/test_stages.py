@@ -12,6 +12,8 @@ from workers.stages import STAGES, STATUS_SEQUENCE, parse_delays, stage_outputs
 def test_seed_stage_contract():
     assert [s.task_type for s in STAGES] == ["verify-payment", "reserve-inventory", "send-notification"]
     assert STATUS_SEQUENCE == ("started", "payment_verified", "inventory_reserved", "completed")
+    # The stage table's statuses are protocol/'s sequence after "started", in order.
+    assert STATUS_SEQUENCE[1:] == tuple(stage.status for stage in STAGES)
     assert [s.message for s in STAGES] == [
         "Payment verified successfully",
         "Inventory reserved at Mumbai warehouse",
