@@ -77,8 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="on the embedded shop, create demo orders at start until it holds N (MEDCAM_DEMO_ORDERS, default 5)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("workers", parents=[common], help="run the three job workers headless (for scale-out and service managers)",
-                   description="Run the fulfillment job workers without the screen until SIGTERM/SIGINT.")
+    workers = sub.add_parser(
+        "workers", parents=[common], help="run the three job workers headless (for scale-out and service managers)",
+        description="Run the fulfillment job workers without the screen until SIGTERM/SIGINT. On SIGTERM, "
+                    "running jobs get MEDCAM_SHUTDOWN_GRACE_S (default 30) to finish; the rest are handed back.")
+    workers.add_argument("--metrics-port", type=_port, metavar="P",
+                         help="serve Prometheus metrics on 127.0.0.1:P/metrics (MEDCAM_METRICS_PORT; "
+                              "MEDCAM_METRICS_HOST to bind another address)")
 
     bench = sub.add_parser("bench", parents=[common], help="run N orders through the whole path and print figures",
                            description="Headless benchmark on a private embedded engine and shop: create instance, "
@@ -130,6 +135,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["log_level"] = args.log_level
     if getattr(args, "no_auto_start", False):
         overrides["auto_start"] = False
+    if getattr(args, "metrics_port", None) is not None:
+        overrides["metrics_port"] = args.metrics_port
     if getattr(args, "demo_orders", None) is not None:
         overrides["demo_orders"] = args.demo_orders
     return load_settings(getattr(args, "env_file", None), **overrides)
@@ -203,9 +210,13 @@ def _run_workers(args: argparse.Namespace, settings: Settings) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         runtime.start_background()
+        if runtime.metrics is not None:
+            print(f"workers: metrics on {runtime.metrics.url}", file=sys.stderr, flush=True)
         await stop.wait()
-        print("workers: stopping (letting running jobs finish)", file=sys.stderr)
+        print(f"workers: stopping (letting running jobs finish, up to {settings.shutdown_grace_s:g} s)",
+              file=sys.stderr, flush=True)
         await runtime.stop()
+        print(f"workers: stopped ({runtime.handed_back} job(s) handed back)", file=sys.stderr)
         return 0
 
     from serving.event_loop import run

@@ -22,6 +22,7 @@ from console.embedded import EmbeddedError, EmbeddedServices, Endpoints
 from console.events import BackendStatus, OrderSeen
 from console.fulfillment import AutoStarter, FulfillmentService
 from console.incident_poller import IncidentPoller
+from console.metrics import FulfillmentMetrics, MetricsEndpoint
 from console.order_feed import OrderFeed
 from console.settings import Settings
 from console.state import ConsoleState
@@ -71,6 +72,9 @@ class ConsoleRuntime:
         self.workers: FulfillmentWorkers | None = None
         self.demo: DemoOrderMaker | None = None
         self.auto_starter: AutoStarter | None = None
+        self.metrics: MetricsEndpoint | None = None
+        #: Jobs the workers gave back unfinished when they stopped.
+        self.handed_back = 0
         self._target: ZeebeTarget | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -174,6 +178,17 @@ class ConsoleRuntime:
                 s.worker_settings(medusa_url), self.channel_factory, self.bus.publish, now=self.now,
                 callback_auth=self.medusa.auth,
             )
+        if s.metrics_port is not None:
+            self._serve_metrics(s.metrics_port, s.metrics_host)
+
+    def _serve_metrics(self, port: int, host: str) -> None:
+        """Derive Prometheus metrics from the bus and serve them (MEDCAM_METRICS_PORT)."""
+        metrics = FulfillmentMetrics()
+        try:
+            self.metrics = MetricsEndpoint.serve(metrics, port, host)
+        except OSError as exc:
+            raise StartupError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from None
+        self.bus.subscribe(metrics.observe)
 
     def channel_factory(self) -> grpc.aio.Channel:
         assert self._target is not None
@@ -196,8 +211,9 @@ class ConsoleRuntime:
             self._tasks.append(asyncio.get_running_loop().create_task(job(), name=name))
 
     async def stop(self) -> None:
+        """Stop everything; running jobs get MEDCAM_SHUTDOWN_GRACE_S, the rest are handed back."""
         if self.workers is not None:
-            await self.workers.stop()
+            self.handed_back = await self.workers.stop(self.settings.shutdown_grace_s)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -212,6 +228,9 @@ class ConsoleRuntime:
                     await client.close()
         if self.embedded is not None:
             await self.embedded.stop()
+        if self.metrics is not None:
+            self.metrics.close()
+            self.metrics = None
         self.store.close()
 
     # ------------------------------------------------------------------ helpers

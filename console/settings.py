@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     claim_ttl_s: float = Field(60.0, gt=0, le=86_400, validation_alias=_env("MEDCAM_CLAIM_TTL_S"))
     #: None = on with the embedded engine, off with a configured Zeebe (it may predate 8.4).
     job_streaming: bool | None = Field(None, validation_alias=_env("MEDCAM_JOB_STREAMING"))
+    #: Serve Prometheus metrics on this port (unset = none); MEDCAM_METRICS_HOST binds it.
+    metrics_port: Port | None = Field(None, validation_alias=_env("MEDCAM_METRICS_PORT"))
+    metrics_host: str = Field("127.0.0.1", min_length=1, validation_alias=_env("MEDCAM_METRICS_HOST"))
+    #: On SIGTERM, headless workers let running jobs finish this long, then hand the rest back.
+    shutdown_grace_s: float = Field(30.0, ge=0, le=3600, validation_alias=_env("MEDCAM_SHUTDOWN_GRACE_S"))
 
     @field_validator("stage_delays", mode="before")
     @classmethod

@@ -89,6 +89,16 @@ class StageAbandoned(WorkerEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class JobHandedBack(WorkerEvent):
+    """At shutdown the job was given back unfinished (FailJob, retries unchanged, no back-off)."""
+
+    order_id: str
+    stage: str
+    job_key: int
+    process_instance_key: int
+
+
+@dataclass(frozen=True, slots=True)
 class SlackSent(WorkerEvent):
     order_id: str
     title: str

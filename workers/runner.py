@@ -19,6 +19,7 @@ from workers.events import (
     EventSink,
     IncidentRaised,
     JobFailed,
+    JobHandedBack,
     StageAbandoned,
     WorkerStatus,
 )
@@ -35,6 +36,52 @@ ChannelFactory = Callable[[], grpc.aio.Channel]
 
 #: Waits before rebuilding a worker whose connection died, doubling up to the maximum.
 RESTART_BACKOFF_S = (0.5, 30.0)
+#: After the grace period, how long handed-back jobs and jobs being completed may take.
+HAND_BACK_TIMEOUT_S = 15.0
+
+
+class JobHandedBackError(Exception):
+    """The worker is shutting down: the job goes back to Zeebe unfinished."""
+
+
+class _DrainableWorker(ZeebeWorker):
+    """A pyzeebe worker whose job activation (long polls and job streams) can be cut at once.
+
+    pyzeebe's own ``stop()`` only stops between activation calls, so a job stream stays
+    open and keeps receiving jobs. Each poller's task is remembered so that ``stop_activating``
+    can cancel it; the cancelled poller returns quietly.
+    """
+
+    def _init_tasks(self) -> None:
+        super()._init_tasks()
+        self._activators: set[asyncio.Task] = set()
+        self._activation_stopped = False
+        for poller in (*self._job_pollers, *self._job_streamers):
+            poller.poll = self._cancellable(poller.poll)  # type: ignore[method-assign]
+
+    def _cancellable(self, poll: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._activators.add(task)
+            try:
+                await poll()
+            except asyncio.CancelledError:
+                if not self._activation_stopped:
+                    raise
+                task.uncancel()
+            finally:
+                self._activators.discard(task)
+
+        return run
+
+    def stop_activating(self) -> None:
+        """Activate no more jobs: end every long poll and job stream now."""
+        self._activation_stopped = True
+        for poller in (*getattr(self, "_job_pollers", ()), *getattr(self, "_job_streamers", ())):
+            poller.stop_event.set()
+        for task in tuple(getattr(self, "_activators", ())):
+            task.cancel()
 
 
 class FulfillmentWorkers:
@@ -78,6 +125,10 @@ class FulfillmentWorkers:
         self._channel: grpc.aio.Channel | None = None
         self._stub: gateway_pb2_grpc.GatewayStub | None = None
         self._stopping = asyncio.Event()
+        #: Jobs whose stage handler is running: job key -> (job, the task running it).
+        self._running: dict[int, tuple[Job, asyncio.Task]] = {}
+        self._draining = False
+        self._handing_back: set[int] = set()
 
     async def run(self) -> None:
         """Work until ``stop()``; rebuild the worker whenever its connection gives up."""
@@ -105,18 +156,47 @@ class FulfillmentWorkers:
             delay = min(delay * 2, RESTART_BACKOFF_S[1])
         self._status("stopped")
 
-    async def stop(self) -> None:
-        """Stop polling, let running jobs finish, close connections."""
+    async def stop(self, grace_s: float | None = None) -> int:
+        """Stop activating jobs, let running jobs finish, close connections.
+
+        With ``grace_s``, jobs still running after that many seconds are handed back to
+        Zeebe (FailJob with their retries unchanged and no back-off) so another worker
+        takes them at once. Returns how many jobs were handed back.
+        """
         self._stopping.set()
-        if self._worker is not None:
+        self._draining = True
+        handed_back = 0
+        worker = self._worker
+        if isinstance(worker, _DrainableWorker):
+            worker.stop_activating()
+            handed_back = await self._drain(grace_s)
+        if worker is not None:
             with contextlib.suppress(Exception):
-                await self._worker.stop()
+                await asyncio.wait_for(worker.stop(), None if grace_s is None else HAND_BACK_TIMEOUT_S)
         if self._own_http:
             await self._http.aclose()
+        return handed_back
+
+    async def _drain(self, grace_s: float | None) -> int:
+        """Wait up to ``grace_s`` for the running jobs; hand back those still running."""
+        running = [task for _, task in self._running.values()]
+        if not running:
+            return 0
+        self._status("draining", f"{len(running)} running job(s)")
+        _, late = await asyncio.wait(running, timeout=grace_s)
+        if not late:
+            return 0
+        unfinished = [(job, task) for job, task in self._running.values() if task in late]
+        for job, task in unfinished:
+            self._handing_back.add(job.key)
+            task.cancel()
+        # Jobs past their handler are being completed: let that finish too.
+        await asyncio.wait(late, timeout=HAND_BACK_TIMEOUT_S)
+        return len(unfinished)
 
     def _build_worker(self, channel: grpc.aio.Channel) -> ZeebeWorker:
         s = self.settings
-        worker = ZeebeWorker(
+        worker = _DrainableWorker(
             channel,
             name=s.worker_name,
             request_timeout=s.request_timeout_ms,
@@ -142,8 +222,30 @@ class FulfillmentWorkers:
                 timeout_ms=s.job_timeout_ms(stage),
                 max_jobs_to_activate=s.max_jobs_to_activate,
                 max_running_jobs=s.max_running_jobs,
-            )(job_task(handler))
+            )(job_task(self._tracked(handler)))
         return worker
+
+    def _tracked(self, handle: Callable[[Job], Awaitable[dict[str, object]]]):
+        """``handle`` with the job remembered while it runs, so shutdown can wait or hand it back."""
+
+        async def run(job: Job) -> dict[str, object]:
+            if self._draining:
+                raise JobHandedBackError("the worker is shutting down")
+            task = asyncio.current_task()
+            assert task is not None
+            self._running[job.key] = (job, task)
+            try:
+                return await handle(job)
+            except asyncio.CancelledError:
+                if job.key not in self._handing_back:
+                    raise
+                task.uncancel()
+                raise JobHandedBackError("the worker's shutdown grace period ended") from None
+            finally:
+                self._running.pop(job.key, None)
+                self._handing_back.discard(job.key)
+
+        return run
 
     async def _heartbeat(self, job: Job) -> bool:
         """Extend the job's lock; False when Zeebe no longer knows the job."""
@@ -166,6 +268,9 @@ class FulfillmentWorkers:
         stage_name = stage.task_type if stage else job.type
         if isinstance(exc, StageAbandonedError):
             self._abandoned(order_id, stage_name, job)
+            return
+        if isinstance(exc, JobHandedBackError):
+            await self._hand_back(job, order_id, stage_name, str(exc))
             return
         if isinstance(exc, CallbackFailed | MissingOrderId):
             error = str(exc)
@@ -204,6 +309,28 @@ class FulfillmentWorkers:
             )
             if stage is not None:
                 await self.slack.workflow_error(order_id, stage, error)
+
+    async def _hand_back(self, job: Job, order_id: str, stage: str, reason: str) -> None:
+        """Give the job back unfinished: its retries stay, and no back-off delays the next worker."""
+        if self._stub is None:
+            return  # no channel: the job's timeout gives it back
+        try:
+            await self._stub.FailJob(
+                gateway_pb2.FailJobRequest(
+                    jobKey=job.key, retries=job.retries, errorMessage=f"handed back: {reason}", retryBackOff=0
+                ),
+                timeout=10,
+            )
+        except grpc.aio.AioRpcError as exc:
+            # Gone already (cancelled), or unreachable: its timeout gives it back then.
+            log.warning("handing back job %s failed: %s", job.key, exc.code().name)
+            return
+        self._on_event(
+            JobHandedBack(
+                at=self._now(), order_id=order_id, stage=stage, job_key=job.key,
+                process_instance_key=job.process_instance_key,
+            )
+        )
 
     def _abandoned(self, order_id: str, stage: str, job: Job) -> None:
         self._on_event(
