@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--rest-port", type=_port, default=8080, help="Camunda REST v2 port (default 8080)")
     engine.add_argument("--shop-port", type=_port, default=9000, help="shop port (default 9000)")
 
+    from console.commands.verbs import add_verb_parsers
+
+    add_verb_parsers(sub, common)
+
     shots = sub.add_parser("screenshots", help="export the screens as SVG into screenshots/ (fixed demo data)")
     shots.add_argument("--output", type=Path, default=Path("screenshots"), metavar="DIR", help="folder (default ./screenshots)")
     return parser
@@ -155,12 +159,18 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         sys.exit(_fail(str(exc)))
     setup_logging(settings.data_dir / "console.log", settings.log_level, settings.secrets())
-    handlers = {"workers": _run_workers, "bench": _run_bench, "engine": _run_engine}
+    handlers = {"workers": _run_workers, "bench": _run_bench, "engine": _run_engine, **_verbs()}
     handler = handlers.get(args.command, _run_console)
     try:
         sys.exit(handler(args, settings))
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def _verbs() -> dict:
+    from console.commands.verbs import VERBS, run_verb
+
+    return dict.fromkeys(VERBS, run_verb)
 
 
 def _run_console(args: argparse.Namespace, settings: Settings) -> int:

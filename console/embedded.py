@@ -55,6 +55,19 @@ async def _shop_answers(host: str, port: int) -> bool:
     return response.status_code == 200
 
 
+async def running_endpoints(
+    host: str, grpc_port: int, rest_port: int, shop_port: int
+) -> Endpoints:
+    """The embedded engine and shop already answering on these ports; None for a part that is not."""
+    engine = await _engine_answers(host, rest_port)
+    shop = await _shop_answers(host, shop_port)
+    return Endpoints(
+        zeebe_address=f"{host}:{grpc_port}" if engine else None,
+        zeebe_rest_url=f"http://{host}:{rest_port}" if engine else None,
+        medusa_url=f"http://{host}:{shop_port}" if shop else None,
+    )
+
+
 class EmbeddedServices:
     """The child process holding the embedded engine and/or shop.
 

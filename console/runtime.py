@@ -18,7 +18,7 @@ from console.clients.medusa import MedusaAdmin
 from console.clients.oauth import ClientCredentialsAuth
 from console.clients.zeebe import DEFAULT_TOKEN_URL, ZeebeGateway, ZeebeTarget
 from console.demo_orders import DemoOrderMaker
-from console.embedded import EmbeddedError, EmbeddedServices, Endpoints
+from console.embedded import EmbeddedError, EmbeddedServices, Endpoints, running_endpoints
 from console.events import BackendStatus, OrderSeen
 from console.fulfillment import AutoStarter, FulfillmentService
 from console.incident_poller import IncidentPoller
@@ -50,11 +50,16 @@ class ConsoleRuntime:
         auto_start: bool | None = None,
         feeds: bool = True,
         now: Callable[[], datetime] | None = None,
+        spawn: bool = True,
+        deploy: bool = True,
     ) -> None:
         self.settings = settings
         self.with_workers = workers
         self.auto_start = settings.auto_start if auto_start is None else auto_start
         self.with_feeds = feeds
+        #: False: use the embedded engine and shop only if they already run (the CLI verbs).
+        self.spawn = spawn
+        self.deploy = deploy
         self.now = now or (lambda: datetime.now(UTC))
         self.bus = EventBus()
         self.state = ConsoleState()
@@ -82,7 +87,9 @@ class ConsoleRuntime:
     async def start(self) -> None:
         """Connect to (or start) every backend and deploy the process. Raises StartupError."""
         s = self.settings
-        if s.embedded_engine or s.embedded_shop:
+        if (s.embedded_engine or s.embedded_shop) and not self.spawn:
+            found = await self._running_embedded()
+        elif s.embedded_engine or s.embedded_shop:
             self.embedded = EmbeddedServices(
                 s.data_dir / "embedded",
                 engine=s.embedded_engine,
@@ -144,10 +151,11 @@ class ConsoleRuntime:
         except BackendError as exc:
             raise StartupError(f"cannot reach Zeebe at {self._target.describe()}: {exc}") from None
         self._status("zeebe", True, self._target.describe())
-        try:
-            await self.zeebe.deploy(ORDER_FULFILLMENT)
-        except BackendError as exc:
-            raise StartupError(f"cannot deploy {ORDER_FULFILLMENT.name}: {exc}") from None
+        if self.deploy:
+            try:
+                await self.zeebe.deploy(ORDER_FULFILLMENT)
+            except BackendError as exc:
+                raise StartupError(f"cannot deploy {ORDER_FULFILLMENT.name}: {exc}") from None
         if not await self.medusa.health():
             raise StartupError(f"cannot reach Medusa at {self.medusa.base_url} (GET /health failed)")
         self._status("medusa", True, self.medusa.base_url)
@@ -189,6 +197,23 @@ class ConsoleRuntime:
         except OSError as exc:
             raise StartupError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from None
         self.bus.subscribe(metrics.observe)
+
+    async def _running_embedded(self) -> Endpoints:
+        """The embedded engine and shop that already run; StartupError naming what does not."""
+        s = self.settings
+        found = await running_endpoints("127.0.0.1", s.engine_grpc_port, s.engine_rest_port, s.shop_port)
+        missing = []
+        if s.embedded_engine and found.zeebe_address is None:
+            missing.append(f"engine (127.0.0.1:{s.engine_rest_port})")
+        if s.embedded_shop and found.medusa_url is None:
+            missing.append(f"shop (127.0.0.1:{s.shop_port})")
+        if missing:
+            raise StartupError(
+                f"the embedded {' and '.join(missing)} {'are' if len(missing) > 1 else 'is'} not running: "
+                "start `medcam-console` or "
+                "`medcam-console engine`, or set ZEEBE_ADDRESS / MEDUSA_BACKEND_URL"
+            )
+        return found
 
     def channel_factory(self) -> grpc.aio.Channel:
         assert self._target is not None

@@ -1,0 +1,1 @@
+"""The scriptable CLI verbs (orders, start, retry, cancel) and ``doctor``."""
