@@ -1,4 +1,4 @@
-"""Argument parsers and entry points of the CLI verbs: orders, start, retry, cancel."""
+"""Argument parsers and entry points of the CLI verbs: orders, start, retry, cancel, doctor."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from console.settings import Settings
 #: Exit codes: every order done; some order failed; bad usage or a backend out of reach.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-VERBS = ("orders", "start", "retry", "cancel")
+VERBS = ("orders", "start", "retry", "cancel", "doctor")
 
 _CONNECTS = ("Connects to the configured Zeebe and Medusa, or to the embedded engine and shop if they "
              "already run (it never starts them, nor workers). Exit 0: all done; 1: an order failed; "
@@ -49,6 +49,13 @@ def add_verb_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentP
     cancel.add_argument("--yes", action="store_true", help="do not ask")
     cancel.add_argument("--json", action="store_true", help="print one JSON object")
 
+    doctor = sub.add_parser("doctor", parents=[common], help="check every configured endpoint",
+                            description="Check Zeebe (topology, auth), Camunda REST v2, Medusa (reachability, "
+                                        "auth), the callback route (GET /demo) and the Slack webhook (DNS, TLS; "
+                                        "nothing is posted). With nothing configured, the embedded engine and "
+                                        "shop's ports. Exit 1 if any check fails.")
+    doctor.add_argument("--json", action="store_true", help="print one JSON object")
+
 
 def _fail(message: str) -> int:
     print(f"medcam-console: {message}", file=sys.stderr)
@@ -63,10 +70,24 @@ def run_verb(args: argparse.Namespace, settings: Settings) -> int:
         return _fail("retry needs ORDER... or --all-incidents (not both)")
     if args.command == "cancel" and not args.yes and not sys.stdin.isatty():
         return _fail("cancel asks for confirmation: run it on a terminal or pass --yes")
+    if args.command == "doctor":
+        return run(_doctor(args, settings))
     try:
         return run(_orders(args, settings) if args.command == "orders" else _act(args, settings))
     except (StartupError, VerbError) as exc:
         return _fail(str(exc))
+
+
+async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from console.doctor import FAIL, doctor_table, run_doctor
+
+    results = await run_doctor(settings)
+    failed = sum(r.result == FAIL for r in results)
+    if args.json:
+        print(json.dumps({"checks": [r.as_json() for r in results], "failed": failed}))
+    else:
+        print(doctor_table(results))
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 async def _orders(args: argparse.Namespace, settings: Settings) -> int:
