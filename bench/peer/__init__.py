@@ -1,0 +1,1 @@
+"""The side-by-side run: the seed's Node SDK workers next to ``medcam-console workers``."""
