@@ -99,3 +99,20 @@ def test_an_incident_reported_by_worker_and_poller_counts_once():
     metrics.observe(IncidentRaised(at=at, order_id="p", stage="", job_key=None, process_instance_key=2,
                                    error="expression failed", incident_key=100))
     assert metrics.registry.get_sample_value("medcam_incidents_raised_total") == 2
+
+
+async def test_the_console_serves_metrics_when_the_port_is_set(tmp_path, backends):
+    from tests.e2e.conftest import fast_settings, running_console
+
+    async with httpx.AsyncClient(base_url=backends.shop_url, timeout=10) as shop:
+        order = await create_order(shop, await load_catalogue(shop))
+    async with running_console(fast_settings(tmp_path, backends, metrics_port=0)) as (runtime, recorder):
+        from workers.events import StageCompleted
+
+        await recorder.wait_for(lambda: recorder.of(StageCompleted, order_id=order["id"], stage="send-notification"))
+        assert runtime.metrics is not None
+        async with httpx.AsyncClient(timeout=10) as http:
+            samples = _samples((await http.get(runtime.metrics.url)).text)
+    assert samples[("medcam_jobs_completed_total", (("task_type", "send-notification"),))] == 1
+    assert samples[("medcam_callback_attempts_total", (("outcome", "ok"),))] == 3
+    assert samples[("medcam_orders_in_flight", ())] == 0
