@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from pyzeebe import ZeebeClient, create_insecure_channel
 
 from bench.engine_only import process_cpu_s
@@ -31,7 +32,7 @@ from bench.full_path import _percentile
 from bench.peer.sink import CallbackSink
 from bpmn import ORDER_FULFILLMENT, ORDER_PROCESS_ID
 from console.embedded import EmbeddedServices
-from serving.asgi import HttpServer
+from serving.asgi import bind_socket
 from workers.stages import STAGES, parse_delays
 
 HERE = Path(__file__).resolve().parent
@@ -62,6 +63,32 @@ def machine() -> dict[str, Any]:
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip() if shutil.which("node") else None
     return {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
             "python": platform.python_version(), "node": node}
+
+
+class SinkServer:
+    """The sink on uvicorn with a long keep-alive (75 s, as nginx's default), so an idle
+    connection between two stages is not closed under a client about to reuse it."""
+
+    def __init__(self, sink: CallbackSink) -> None:
+        self._sock = bind_socket("127.0.0.1", 0, "callback sink")
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        config = uvicorn.Config(sink, log_level="warning", access_log=False, lifespan="off",
+                                timeout_keep_alive=75, backlog=4096)
+        self._server = uvicorn.Server(config)
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._server.serve(sockets=[self._sock]))
+        while not self._server.started:
+            if self._task.done():
+                raise RuntimeError(f"callback sink failed to start: {self._task.exception()!r}")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+        self._sock.close()
 
 
 class WorkerProcess:
@@ -133,12 +160,14 @@ async def _measure(kind: str, client: ZeebeClient, sink: CallbackSink, orders: i
                    timeout_s: float) -> dict[str, Any]:
     limit = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
+    creations: list[float] = []
     ids = [f"{kind}-{n:06d}" for n in range(orders)]
 
     async def one(order_id: str) -> None:
         async with limit:
             began = time.perf_counter()
             await client.run_process(ORDER_PROCESS_ID, {"orderId": order_id, "timestamp": "bench"})
+            creations.append(time.perf_counter() - began)
             latencies.append(await sink.finished(order_id) - began)
 
     cpu_worker, cpu_engine, cpu_driver = process_cpu_s(worker_pid), process_cpu_s(engine_pid), time.process_time()
@@ -161,6 +190,8 @@ async def _measure(kind: str, client: ZeebeClient, sink: CallbackSink, orders: i
         "elapsed_s": round(elapsed, 3),
         "orders_per_s": round(len(latencies) / elapsed, 1) if elapsed > 0 else 0.0,
         "latency_ms": {q: round(_percentile(ms, int(q[1:])), 1) for q in ("p50", "p95", "p99")},
+        "create_instance_ms": {q: round(_percentile([c * 1000 for c in creations], int(q[1:])), 1)
+                               for q in ("p50", "p99")},
         "overhead_ms": {q: round(max(0.0, _percentile(ms, int(q[1:])) - work_ms), 1) for q in ("p50", "p99")},
         "cpu_ms_per_order": {"workers": round(cpu_worker * 1000 / orders, 2),
                              "engine": round(cpu_engine * 1000 / orders, 2),
@@ -178,7 +209,7 @@ async def run_peer(orders: int, concurrency: int, delays: tuple[float, ...], cap
         found = await engine.start()
         assert found.zeebe_address is not None
         sink = CallbackSink()
-        server = HttpServer(sink, "127.0.0.1", 0, "callback sink")
+        server = SinkServer(sink)
         await server.start()
         channel = create_insecure_channel(found.zeebe_address)
         report: dict[str, Any] = {"machine": machine(), "orders": orders, "concurrency": concurrency,
@@ -247,8 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=200, help="orders in flight (default 200)")
     parser.add_argument("--delays", default="zero", help="stage work: seed, zero or A,B,C (default zero)")
     parser.add_argument("--capacity", type=int, default=128,
-                        help="jobs each worker of either side runs at once (default 128: medcam-console's "
-                             "max_running_jobs; passed to it as MEDCAM_TASK_CONCURRENCY where supported)")
+                        help="jobs each worker of either side holds at once (default 128: medcam-console's "
+                             "max_running_jobs; passed to it as MEDCAM_TASK_CONCURRENCY where supported). "
+                             "The Node SDK stops polling above 30 %% of it: use >= 3.4 x --concurrency")
     parser.add_argument("--only", choices=IMPLEMENTATIONS, help="run one implementation only")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per implementation (default 600)")
     parser.add_argument("--json", action="store_true", help="print the JSON object only")

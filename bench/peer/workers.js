@@ -34,6 +34,7 @@ async function updateMedusa(orderId, status, message, retries = 3) {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       return await response.json();
     } catch (error) {
+      console.error(`callback ${orderId} ${status} attempt ${attempt}/${retries} failed: ${error.cause?.code || error.name}: ${error.message}`);
       if (attempt === retries) throw error;
       await sleep(1000 * 2 ** (attempt - 1));
     }
