@@ -21,6 +21,7 @@ from console.events import (
     StageAbandoned,
     StageCompleted,
 )
+from workers.events import JobHandedBack
 from workers.stages import STAGES
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ class FulfillmentMetrics:
         self.jobs_activated = Counter("medcam_jobs_activated", "Jobs activated, by task type", ["task_type"], registry=r)
         self.jobs_completed = Counter("medcam_jobs_completed", "Jobs completed, by task type", ["task_type"], registry=r)
         self.jobs_failed = Counter("medcam_jobs_failed", "Jobs failed back to Zeebe, by task type", ["task_type"], registry=r)
+        self.jobs_handed_back = Counter(
+            "medcam_jobs_handed_back", "Jobs given back unfinished at shutdown, by task type", ["task_type"], registry=r,
+        )
         self.callback_attempts = Counter(
             "medcam_callback_attempts", "Status callback attempts, by outcome (ok, http_error, error)",
             ["outcome"], registry=r,
@@ -83,6 +87,8 @@ class FulfillmentMetrics:
                     self._set_in_flight(order_id, False)
             case JobFailed(stage=task_type):
                 self.jobs_failed.labels(task_type).inc()
+            case JobHandedBack(stage=task_type):
+                self.jobs_handed_back.labels(task_type).inc()
             case StageAbandoned(order_id=order_id) | InstanceCancelled(order_id=order_id):
                 self._set_in_flight(order_id, False)
             case CallbackAttempt():

@@ -116,3 +116,16 @@ async def test_the_console_serves_metrics_when_the_port_is_set(tmp_path, backend
     assert samples[("medcam_jobs_completed_total", (("task_type", "send-notification"),))] == 1
     assert samples[("medcam_callback_attempts_total", (("outcome", "ok"),))] == 3
     assert samples[("medcam_orders_in_flight", ())] == 0
+
+
+def test_jobs_handed_back_at_shutdown_are_counted_per_task_type():
+    from datetime import UTC, datetime
+
+    from workers.events import JobHandedBack
+
+    metrics = FulfillmentMetrics()
+    at = datetime.now(UTC)
+    for key in (1, 2):
+        metrics.observe(JobHandedBack(at=at, order_id=f"o{key}", stage="reserve-inventory", job_key=key,
+                                      process_instance_key=key))
+    assert metrics.registry.get_sample_value("medcam_jobs_handed_back_total", {"task_type": "reserve-inventory"}) == 2
