@@ -44,6 +44,24 @@ class JobHandedBackError(Exception):
     """The worker is shutting down: the job goes back to Zeebe unfinished."""
 
 
+class _CommitMarker:
+    """The status callback, noting which job tasks began sending it: those are never handed
+    back (their callback may have landed), only let finish."""
+
+    def __init__(self, callback: StatusCallback, committed: set[asyncio.Task]) -> None:
+        self._callback = callback
+        self._committed = committed
+
+    async def send(self, *args: object, **kwargs: object) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._committed.add(task)
+        await self._callback.send(*args, **kwargs)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._callback, name)
+
+
 class _DrainableWorker(ZeebeWorker):
     """A pyzeebe worker whose job activation (long polls and job streams) can be cut at once.
 
@@ -129,6 +147,8 @@ class FulfillmentWorkers:
         self._running: dict[int, tuple[Job, asyncio.Task]] = {}
         self._draining = False
         self._handing_back: set[int] = set()
+        #: Tasks of jobs that began their status callback: they finish, whatever the grace.
+        self._committed: set[asyncio.Task] = set()
 
     async def run(self) -> None:
         """Work until ``stop()``; rebuild the worker whenever its connection gives up."""
@@ -186,13 +206,22 @@ class FulfillmentWorkers:
         _, late = await asyncio.wait(running, timeout=grace_s)
         if not late:
             return 0
-        unfinished = [(job, task) for job, task in self._running.values() if task in late]
+        # A job still in its stage's work is handed back; one already sending its status
+        # callback finishes it (the callback's own retries bound that), so no status callback
+        # is ever sent twice because of a shutdown. Jobs past their handler are being completed.
+        unfinished = [(job, task) for job, task in self._running.values()
+                      if task in late and task not in self._committed]
         for job, task in unfinished:
             self._handing_back.add(job.key)
             task.cancel()
-        # Jobs past their handler are being completed: let that finish too.
-        await asyncio.wait(late, timeout=HAND_BACK_TIMEOUT_S)
+        await asyncio.wait(late, timeout=HAND_BACK_TIMEOUT_S + self._callback_worst_s())
         return len(unfinished)
+
+    def _callback_worst_s(self) -> float:
+        """The longest a status callback can take: every attempt timing out, every wait."""
+        policy = self.settings.callback
+        waits = sum(policy.delay_after(n) or 0.0 for n in range(1, policy.attempts + 1))
+        return policy.attempts * policy.timeout_s + waits
 
     def _build_worker(self, channel: grpc.aio.Channel) -> ZeebeWorker:
         s = self.settings
@@ -209,7 +238,7 @@ class FulfillmentWorkers:
             handler = StageHandler(
                 stage,
                 s.delay_for(stage),
-                self.callback,
+                _CommitMarker(self.callback, self._committed),  # type: ignore[arg-type]
                 self.slack,
                 self._on_event,
                 self._heartbeat,
@@ -244,6 +273,7 @@ class FulfillmentWorkers:
             finally:
                 self._running.pop(job.key, None)
                 self._handing_back.discard(job.key)
+                self._committed.discard(task)
 
         return run
 

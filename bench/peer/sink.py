@@ -18,11 +18,22 @@ class CallbackSink:
         #: order id -> [(status, perf_counter time)] in arrival order.
         self.callbacks: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._finished: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self._arrived = asyncio.Event()
 
     async def finished(self, order_id: str) -> float:
         """Wait for the order's final callback; its arrival time (perf_counter)."""
         await self._finished[order_id].wait()
         return next(at for status, at in self.callbacks[order_id] if status == self.final_status)
+
+    def count(self, status: str) -> int:
+        """How many orders got a callback with ``status``."""
+        return sum(any(s == status for s, _ in calls) for calls in self.callbacks.values())
+
+    async def wait_for_count(self, status: str, orders: int) -> None:
+        """Return once ``orders`` orders got a callback with ``status``."""
+        while self.count(status) < orders:
+            self._arrived.clear()
+            await self._arrived.wait()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -38,6 +49,7 @@ class CallbackSink:
             data = json.loads(body)
             order_id, status = str(data["orderId"]), str(data["status"])
             self.callbacks[order_id].append((status, time.perf_counter()))
+            self._arrived.set()
             if status == self.final_status:
                 self._finished[order_id].set()
             answer = {"success": True, "orderId": order_id, "status": status}
