@@ -23,7 +23,8 @@ def test_help_documents_every_option(tmp_path):
     result = run(["--help"], tmp_path)
     assert result.returncode == 0
     for option in ("--no-workers", "--read-only", "--no-auto-start", "--demo-orders", "--delays", "--data-dir",
-                   "--env-file", "workers", "bench", "engine", "screenshots"):
+                   "--env-file", "workers", "bench", "engine", "screenshots", "doctor", "orders", "start",
+                   "retry", "cancel"):
         assert option in result.stdout
 
 
