@@ -129,3 +129,22 @@ def test_jobs_handed_back_at_shutdown_are_counted_per_task_type():
         metrics.observe(JobHandedBack(at=at, order_id=f"o{key}", stage="reserve-inventory", job_key=key,
                                       process_instance_key=key))
     assert metrics.registry.get_sample_value("medcam_jobs_handed_back_total", {"task_type": "reserve-inventory"}) == 2
+
+
+def test_slack_posts_failures_and_resolved_incidents_are_counted_once():
+    from datetime import UTC, datetime
+
+    from console.events import IncidentResolved
+    from workers.events import SlackFailed, SlackSent
+
+    metrics = FulfillmentMetrics()
+    at = datetime.now(UTC)
+    metrics.observe(SlackSent(at=at, order_id="o", title="💳 Payment Verified"))
+    metrics.observe(SlackSent(at=at, order_id="o", title="📦 Inventory Reserved"))
+    metrics.observe(SlackFailed(at=at, order_id="o", title="🎉 Order Complete", error="HTTP 403"))
+    # The operator's retry and the incident poller both report the same resolution.
+    metrics.observe(IncidentResolved(at=at, incident_key=5, process_instance_key=1, order_id="o"))
+    metrics.observe(IncidentResolved(at=at, incident_key=5, process_instance_key=1))
+    value = metrics.registry.get_sample_value
+    assert (value("medcam_slack_posts_total"), value("medcam_slack_failures_total")) == (2, 1)
+    assert value("medcam_incidents_resolved_total") == 1
