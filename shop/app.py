@@ -22,6 +22,7 @@ from .auth import DEFAULT_TOKEN_LIFETIME_S, AdminLogin, auth_routes
 from .bodylimit import MAX_BODY_BYTES, BodyLimitMiddleware
 from .callback import callback_routes
 from .errors import error_for_path
+from .history import ensure_history, history_routes
 from .openapi import openapi_document, openapi_routes
 from .ratelimit import RateLimit, RateLimitMiddleware, TokenBuckets
 from .repository import KEY_RETENTION_S, ShopRepository
@@ -75,6 +76,7 @@ def create_app(
     """
     login = AdminLogin(admin_email, admin_password, clock=clock, lifetime_s=token_lifetime_s)
     repository = ShopRepository.open(Path(db_path), key_retention_s)
+    ensure_history(repository.db)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -104,6 +106,7 @@ def create_app(
                 stages=StageOrder(workflow_statuses),
             ),
             *admin_routes(repository),
+            *history_routes(Path(db_path)),
             *auth_routes(login),
         ],
         middleware=middleware,
