@@ -179,7 +179,10 @@ def _run_console(args: argparse.Namespace, settings: Settings) -> int:
 
     # A viewer (--no-workers) or a read-only console never writes: no auto-start, no demo orders.
     writes = not (args.no_workers or args.read_only)
-    runtime = ConsoleRuntime(settings, workers=not args.no_workers, auto_start=settings.auto_start and writes)
+    # The screen opens even if Zeebe or Medusa is not up yet: the header shows them down and
+    # the console connects when they answer.
+    runtime = ConsoleRuntime(settings, workers=not args.no_workers, auto_start=settings.auto_start and writes,
+                             wait_for_backends=True)
     where = "embedded engine and shop" if (settings.embedded_engine or settings.embedded_shop) else "Zeebe and Medusa"
     print(f"medcam-console: connecting to {where} (data in {settings.data_dir}) …", file=sys.stderr)
     loop = asyncio.new_event_loop()

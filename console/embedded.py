@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ API_KEY_ENV = "MEDUSA_API_KEY"
 
 #: How long the child may take to open its ports.
 START_TIMEOUT_S = 30.0
+#: Waits between attempts to start a child that died again, doubling up to the maximum.
+RESTART_BACKOFF_S = (0.25, 5.0)
 
 
 class EmbeddedError(Exception):
@@ -102,7 +105,11 @@ class EmbeddedServices:
         secrets = {CALLBACK_SECRET_ENV: callback_secret, API_KEY_ENV: api_key}
         self._shop_secrets = {name: value for name, value in secrets.items() if value}
         self._process: asyncio.subprocess.Process | None = None
+        self._spawned: tuple[bool, bool] | None = None
+        self._stopping = False
         self.reused: list[str] = []
+        #: How many times the child was started again after it died.
+        self.restarts = 0
 
     @property
     def pid(self) -> int | None:
@@ -122,6 +129,9 @@ class EmbeddedServices:
                 grpc_port, rest_port = ready["grpc_port"], ready["rest_port"]
             if shop_needed:
                 shop_port = ready["shop_port"]
+            # A restarted child must come back where the console's clients look for it.
+            self._grpc_port, self._rest_port, self._shop_port = grpc_port, rest_port, shop_port
+            self._spawned = (engine_needed, shop_needed)
         host = self._host
         return Endpoints(
             zeebe_address=f"{host}:{grpc_port}" if self._want_engine else None,
@@ -150,20 +160,54 @@ class EmbeddedServices:
         try:
             line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)
         except TimeoutError:
-            await self.stop()
+            await self._end_child()
             raise EmbeddedError(f"embedded engine/shop did not start within {START_TIMEOUT_S:g} s") from None
         try:
             message = json.loads(line or b"{}")
         except ValueError:
             message = {}
         if not message.get("ready"):
-            await self.stop()
+            await self._end_child()
             reason = message.get("error") or f"exited with status {process.returncode}"
             log = self.data_dir / "embedded.log"
             raise EmbeddedError(f"embedded engine/shop failed to start: {reason} (see {log})")
         return message
 
+    async def supervise(self, on_change: Callable[[bool, str], None]) -> None:
+        """Start the child again, on the same ports and data directory, whenever it dies.
+
+        ``on_change(False, why)`` when it is gone, ``on_change(True, detail)`` when it is
+        back. Returns when ``stop()`` is called, or at once if this console started no child
+        (the services belong to another console or to ``medcam-console engine``).
+        """
+        while not self._stopping and self._spawned is not None:
+            process = self._process
+            if process is None:
+                return
+            code = await process.wait()
+            if self._stopping or self._process is not process:
+                return
+            self._process = None
+            on_change(False, f"embedded engine/shop exited with status {code}; starting it again")
+            delay = RESTART_BACKOFF_S[0]
+            while not self._stopping:
+                try:
+                    await self._spawn(*self._spawned)
+                except EmbeddedError as exc:
+                    on_change(False, str(exc))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RESTART_BACKOFF_S[1])
+                    continue
+                self.restarts += 1
+                on_change(True, f"embedded engine/shop started again (pid {self.pid})")
+                break
+
     async def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the child (it also stops by itself when this process exits and its stdin closes)."""
+        self._stopping = True
+        await self._end_child(timeout_s)
+
+    async def _end_child(self, timeout_s: float = 10.0) -> None:
         process, self._process = self._process, None
         if process is None:
             return

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import grpc
 
 from bpmn import ORDER_FULFILLMENT
+from console.backend_monitor import BackendMonitor
 from console.bus import EventBus
 from console.clients.camunda_rest import CamundaRest
 from console.clients.errors import BackendError
@@ -52,8 +53,12 @@ class ConsoleRuntime:
         now: Callable[[], datetime] | None = None,
         spawn: bool = True,
         deploy: bool = True,
+        wait_for_backends: bool = False,
     ) -> None:
         self.settings = settings
+        #: Open even when Zeebe or Medusa does not answer yet, and connect when they do
+        #: (the TUI); headless commands fail at once with StartupError instead.
+        self.wait_for_backends = wait_for_backends
         self.with_workers = workers
         self.auto_start = settings.auto_start if auto_start is None else auto_start
         self.with_feeds = feeds
@@ -80,6 +85,7 @@ class ConsoleRuntime:
         self.metrics: MetricsEndpoint | None = None
         #: Jobs the workers gave back unfinished when they stopped.
         self.handed_back = 0
+        self.monitor: BackendMonitor | None = None
         self._target: ZeebeTarget | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -146,21 +152,35 @@ class ConsoleRuntime:
             log.info("MEDUSA_ADMIN_EMAIL/MEDUSA_ADMIN_PASSWORD are not used with the embedded shop")
         self.medusa = MedusaAdmin(medusa_url, api_key=api_key, admin_email=email, admin_password=password)
 
+        self.monitor = BackendMonitor(
+            self.zeebe, self.medusa, self.bus, zeebe_label=self._target.describe(),
+            on_zeebe_up=self._deploy if self.deploy else None, now=self.now,
+        )
+        self.bus.subscribe(self.monitor.observe)
         try:
+            step = f"reach Zeebe at {self._target.describe()}"
             await self.zeebe.topology()
+            step = f"deploy {ORDER_FULFILLMENT.name}"
+            if self.deploy:
+                await self._deploy()
         except BackendError as exc:
-            raise StartupError(f"cannot reach Zeebe at {self._target.describe()}: {exc}") from None
-        self._status("zeebe", True, self._target.describe())
-        if self.deploy:
-            try:
-                await self.zeebe.deploy(ORDER_FULFILLMENT)
-            except BackendError as exc:
-                raise StartupError(f"cannot deploy {ORDER_FULFILLMENT.name}: {exc}") from None
-        if not await self.medusa.health():
+            if not self.wait_for_backends:
+                raise StartupError(f"cannot {step}: {exc}") from None
+            self._status("zeebe", False, str(exc))
+            log.warning("Zeebe is not reachable yet; the console connects when it answers",
+                        extra={"zeebe": self._target.describe(), "error": str(exc)})
+        else:
+            self._status("zeebe", True, self._target.describe())
+        if await self.medusa.health():
+            self._status("medusa", True, self.medusa.base_url)
+        elif self.wait_for_backends:
+            self._status("medusa", False, "GET /health failed")
+            log.warning("Medusa is not reachable yet; the console connects when it answers",
+                        extra={"medusa": self.medusa.base_url})
+        else:
             raise StartupError(f"cannot reach Medusa at {self.medusa.base_url} (GET /health failed)")
-        self._status("medusa", True, self.medusa.base_url)
         log.info(
-            "console connected",
+            "console connected" if self.monitor.zeebe_up and self.monitor.state["medusa"] else "console started",
             extra={"zeebe": self._target.describe(), "zeebe_rest": self.rest.base_url if self.rest else None,
                    "medusa": self.medusa.base_url,
                    "embedded": ",".join(
@@ -178,6 +198,7 @@ class ConsoleRuntime:
                 self.incidents = IncidentPoller(
                     self.rest, self.bus, self.state.order_for_instance, interval_s=max(1.0, s.poll_interval_s), now=self.now
                 )
+        self.bus.subscribe(self._backend_back)
         if self.auto_start:
             self.auto_starter = AutoStarter(self.fulfillment)
             self.bus.subscribe(self._auto_start)
@@ -222,6 +243,10 @@ class ConsoleRuntime:
     def background_jobs(self) -> list[BackgroundJob]:
         """The long-running coroutines, named; the TUI runs them as Textual workers."""
         jobs: list[BackgroundJob] = [("store", self._flush_store)]
+        if self.monitor is not None:
+            jobs.append(("backends", self.monitor.run))
+        if self.embedded is not None:
+            jobs.append(("embedded", self._supervise_embedded))
         if self.workers is not None:
             jobs.append(("workers", self.workers.run))
         if self.feed is not None:
@@ -277,8 +302,38 @@ class ConsoleRuntime:
         return made
 
     def _auto_start(self, event: object) -> None:
-        if isinstance(event, OrderSeen) and self.auto_starter is not None:
-            self.auto_starter.consider(event.order)
+        if self.auto_starter is None:
+            return
+        if isinstance(event, OrderSeen):
+            # While Zeebe is away a start could only fail (and mark the order failed):
+            # the orders wait, and are all looked at again when it answers.
+            if self.monitor is None or self.monitor.zeebe_up:
+                self.auto_starter.consider(event.order)
+        elif isinstance(event, BackendStatus) and event.component == "zeebe" and event.ok:
+            for view in list(self.state.orders.values()):
+                self.auto_starter.consider(view.order)
+
+    def _backend_back(self, event: object) -> None:
+        """Medusa answers again: poll the feed now rather than after its back-off."""
+        if isinstance(event, BackendStatus) and event.component == "medusa" and event.ok and self.feed is not None:
+            self.feed.poke()
+
+    async def _deploy(self) -> None:
+        """Deploy the process (again): an engine started after the console, or afresh, needs it."""
+        assert self.zeebe is not None
+        await self.zeebe.deploy(ORDER_FULFILLMENT)
+
+    async def _supervise_embedded(self) -> None:
+        """Start the embedded child again when it dies, and say so in the header."""
+        assert self.embedded is not None
+
+        def changed(up: bool, detail: str) -> None:
+            (log.info if up else log.warning)(detail)
+            self._status("embedded", up, detail)
+            if self.monitor is not None:
+                self.monitor.poke()
+
+        await self.embedded.supervise(changed)
 
     async def _flush_store(self) -> None:
         while True:
@@ -289,6 +344,8 @@ class ConsoleRuntime:
                 log.exception("local store flush failed")
 
     def _status(self, component: str, ok: bool, detail: str) -> None:
+        if self.monitor is not None and component in self.monitor.state:
+            self.monitor.known(component, ok)
         self.bus.publish(BackendStatus(at=self.now(), component=component, ok=ok, detail=detail))
 
 

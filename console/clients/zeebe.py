@@ -23,6 +23,14 @@ from console.clients.errors import BackendError
 
 DEFAULT_TOKEN_URL = "https://login.cloud.camunda.io/oauth/token"
 
+#: gRPC's reconnect back-off grows to 120 s by default; capped at 1 s, a channel finds an
+#: engine that comes back (restarted, or started after the console) within a second.
+RECONNECT_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ZeebeTarget:
@@ -59,6 +67,7 @@ class ZeebeTarget:
                     region=self.region or "bru-2",
                     scope=self.scope,
                     audience=self.audience or "zeebe.camunda.io",
+                    channel_options=RECONNECT_OPTIONS,
                 )
             address = _strip_scheme(self.address or "")
             if self.uses_oauth:
@@ -69,10 +78,11 @@ class ZeebeTarget:
                     authorization_server=self.authorization_server or DEFAULT_TOKEN_URL,
                     scope=self.scope,
                     audience=self.audience or "zeebe.camunda.io",
+                    channel_options=RECONNECT_OPTIONS,
                 )
             if address.endswith(":443") or (self.address or "").startswith("grpcs://"):
-                return create_secure_channel(grpc_address=address)
-            return create_insecure_channel(grpc_address=address)
+                return create_secure_channel(grpc_address=address, channel_options=RECONNECT_OPTIONS)
+            return create_insecure_channel(grpc_address=address, channel_options=RECONNECT_OPTIONS)
 
         return make
 

@@ -1,4 +1,4 @@
-"""The status line: where Zeebe and Medusa are, whether they answer, and the order counts."""
+"""The status line: the live state of Zeebe, REST, Medusa and Slack, the workers, the order counts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from textual.widgets import Static
 from console.state import ConsoleState
 
 WORKER_DOT = {"running": "green", "stopped": "dim", "reconnecting": "bold red"}
+#: The components with a dot, in order; each appears once its state is known.
+COMPONENTS = (("zeebe", "Zeebe"), ("zeebe-rest", "REST"), ("medusa", "Medusa"), ("slack", "Slack"))
+#: Room for the reason a component is down (the line must fit 120 columns).
+DOWN_WIDTH = {"zeebe": 30, "zeebe-rest": 20, "medusa": 30, "slack": 20}
 
 def _short_url(text: str) -> str:
     """``http://127.0.0.1:8080/v2`` → ``127.0.0.1:8080``: room for the rest of the line."""
@@ -25,15 +29,17 @@ class StatusBar(Static):
 
     def show(self, state: ConsoleState, now: datetime, mode: str) -> None:
         text = Text()
-        for component, label in (("zeebe", "Zeebe"), ("zeebe-rest", "REST"), ("medusa", "Medusa")):
+        for component, label in COMPONENTS:
             status = state.backends.get(component)
             if status is None:
                 continue
             dot_style = "green" if status.ok else "bold red"
             text.append("● ", style=dot_style)
-            # REST shares the engine's host: its dot says enough and leaves room for the rest.
-            detail = "" if status.ok and component == "zeebe-rest" else (
-                _short_url(status.detail) if status.ok else f"down: {status.detail}")
+            # REST shares the engine's host and Slack's URL is a secret: a dot says enough.
+            if status.ok:
+                detail = "" if component in ("zeebe-rest", "slack") else _short_url(status.detail)
+            else:
+                detail = f"down: {status.detail}"[:DOWN_WIDTH.get(component, 48)]
             text.append(f"{label} {detail[:48]}".rstrip() + " ")
         worker = state.worker_state.split(" (")[0]
         text.append("● ", style=WORKER_DOT.get(worker, "yellow"))

@@ -1,0 +1,117 @@
+"""Health of the backends: Zeebe topology and Medusa /health every second, Slack from its posts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from console.bus import EventBus
+from console.clients.errors import BackendError
+from console.clients.medusa import MedusaAdmin
+from console.clients.zeebe import ZeebeGateway
+from console.events import BackendStatus, Event, SlackFailed, SlackSent
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two health checks: a component that comes back is seen within this.
+CHECK_INTERVAL_S = 1.0
+
+
+class BackendMonitor:
+    """Publishes an ``BackendStatus`` whenever a component's reachability changes.
+
+    ``on_zeebe_up`` runs each time Zeebe answers after not answering (and at the first
+    check): it deploys the process, so an engine that was absent at start, or restarted
+    empty, is ready for instances. If it raises ``BackendError``, Zeebe counts as down and
+    the next check tries again.
+    """
+
+    def __init__(
+        self,
+        zeebe: ZeebeGateway,
+        medusa: MedusaAdmin,
+        bus: EventBus,
+        *,
+        zeebe_label: str,
+        on_zeebe_up: Callable[[], Awaitable[None]] | None = None,
+        interval_s: float = CHECK_INTERVAL_S,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._zeebe = zeebe
+        self._medusa = medusa
+        self._bus = bus
+        self._zeebe_label = zeebe_label
+        self._on_zeebe_up = on_zeebe_up
+        self.interval_s = interval_s
+        self._now = now or (lambda: datetime.now(UTC))
+        self._wake = asyncio.Event()
+        #: Last published reachability per component (None: not known yet).
+        self.state: dict[str, bool | None] = {"zeebe": None, "medusa": None, "slack": None}
+
+    def known(self, component: str, ok: bool) -> None:
+        """Record what start-up already found (and published), so only changes follow."""
+        self.state[component] = ok
+
+    def poke(self) -> None:
+        """Check now instead of at the next tick."""
+        self._wake.set()
+
+    @property
+    def zeebe_up(self) -> bool:
+        return bool(self.state["zeebe"])
+
+    async def check_once(self) -> None:
+        """One round: Zeebe and Medusa side by side."""
+        await asyncio.gather(self._check_zeebe(), self._check_medusa())
+
+    async def run(self) -> None:
+        """Check forever; a failing check never ends the loop."""
+        while True:
+            try:
+                await self.check_once()
+            except Exception:
+                log.exception("backend health check failed")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+            except TimeoutError:
+                pass
+
+    def observe(self, event: Event) -> None:
+        """Bus subscriber: Slack's state is the outcome of its last post."""
+        if isinstance(event, SlackSent):
+            self._set("slack", True, "")
+        elif isinstance(event, SlackFailed):
+            self._set("slack", False, event.error)
+
+    async def _check_zeebe(self) -> None:
+        try:
+            await self._zeebe.topology()
+        except BackendError as exc:
+            self._set("zeebe", False, _reason(str(exc)))
+            return
+        if self.state["zeebe"] is not True and self._on_zeebe_up is not None:
+            try:
+                await self._on_zeebe_up()
+            except BackendError as exc:
+                self._set("zeebe", False, _reason(str(exc)))
+                return
+        self._set("zeebe", True, self._zeebe_label)
+
+    async def _check_medusa(self) -> None:
+        ok = await self._medusa.health()
+        self._set("medusa", ok, self._medusa.base_url if ok else "GET /health failed")
+
+    def _set(self, component: str, ok: bool, detail: str) -> None:
+        if self.state[component] == ok:
+            return
+        self.state[component] = ok
+        log.info("%s %s", component, "reachable" if ok else "unreachable", extra={"detail": detail})
+        self._bus.publish(BackendStatus(at=self._now(), component=component, ok=ok, detail=detail))
+
+
+def _reason(text: str) -> str:
+    """``topology failed: UNAVAILABLE: failed to connect …`` → a short line for the header."""
+    return " ".join(text.split())[:120]
