@@ -314,8 +314,12 @@ class ConsoleRuntime:
                 self.auto_starter.consider(view.order)
 
     def _backend_back(self, event: object) -> None:
-        """Medusa answers again: poll the feed now rather than after its back-off."""
-        if isinstance(event, BackendStatus) and event.component == "medusa" and event.ok and self.feed is not None:
+        """A backend answers again: workers poll and the feed reads now, not after their back-offs."""
+        if not isinstance(event, BackendStatus) or not event.ok:
+            return
+        if event.component == "zeebe" and self.workers is not None:
+            self.workers.reconnect()
+        elif event.component == "medusa" and self.feed is not None:
             self.feed.poke()
 
     async def _deploy(self) -> None:

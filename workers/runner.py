@@ -38,6 +38,8 @@ ChannelFactory = Callable[[], grpc.aio.Channel]
 RESTART_BACKOFF_S = (0.5, 30.0)
 #: After the grace period, how long handed-back jobs and jobs being completed may take.
 HAND_BACK_TIMEOUT_S = 15.0
+#: How long a channel replaced by ``reconnect()`` stays open for the jobs still running on it.
+RETIRED_CHANNEL_S = 120.0
 
 
 class JobHandedBackError(Exception):
@@ -149,6 +151,8 @@ class FulfillmentWorkers:
         self._handing_back: set[int] = set()
         #: Tasks of jobs that began their status callback: they finish, whatever the grace.
         self._committed: set[asyncio.Task] = set()
+        self._reconnect = asyncio.Event()
+        self._retired: list[tuple[asyncio.TimerHandle, grpc.aio.Channel]] = []
 
     async def run(self) -> None:
         """Work until ``stop()``; rebuild the worker whenever its connection gives up."""
@@ -158,8 +162,11 @@ class FulfillmentWorkers:
             self._stub = gateway_pb2_grpc.GatewayStub(self._channel)
             self._worker = self._build_worker(self._channel)
             self._status("running", f"{len(STAGES)} task types")
+            self._reconnect.clear()
             try:
-                await self._worker.work()
+                if await self._work_until_reconnect(self._worker):
+                    delay = RESTART_BACKOFF_S[0]
+                    continue  # Zeebe is back: new pollers at once, no back-off
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the poller died; say why and start again
@@ -175,6 +182,37 @@ class FulfillmentWorkers:
                 await asyncio.wait_for(self._stopping.wait(), delay)
             delay = min(delay * 2, RESTART_BACKOFF_S[1])
         self._status("stopped")
+
+    def reconnect(self) -> None:
+        """Zeebe answers again: poll now, not after pyzeebe's 5 s retry sleep or our back-off.
+
+        Jobs already running finish and complete on the old channel, closed a while later.
+        """
+        if not self._stopping.is_set():
+            self._reconnect.set()
+
+    async def _work_until_reconnect(self, worker: ZeebeWorker) -> bool:
+        """Run ``worker``; True if ``reconnect()`` ended it (its channel is then retired, not closed)."""
+        work = asyncio.ensure_future(worker.work())
+        kick = asyncio.ensure_future(self._reconnect.wait())
+        try:
+            await asyncio.wait({work, kick}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+        finally:
+            kick.cancel()
+        if work.done() or self._stopping.is_set():
+            await work
+            return False
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await work
+        channel, self._channel, self._stub = self._channel, None, None
+        if channel is not None:
+            retire = asyncio.get_running_loop().call_later(RETIRED_CHANNEL_S, _close_later, channel)
+            self._retired.append((retire, channel))
+        return True
 
     async def stop(self, grace_s: float | None = None) -> int:
         """Stop activating jobs, let running jobs finish, close connections.
@@ -193,6 +231,11 @@ class FulfillmentWorkers:
         if worker is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(worker.stop(), None if grace_s is None else HAND_BACK_TIMEOUT_S)
+        for retire, channel in self._retired:
+            retire.cancel()
+            with contextlib.suppress(Exception):
+                await channel.close()
+        self._retired.clear()
         if self._own_http:
             await self._http.aclose()
         return handed_back
@@ -382,6 +425,10 @@ class FulfillmentWorkers:
                 await self._channel.close()
             self._channel = None
             self._stub = None
+
+
+def _close_later(channel: grpc.aio.Channel) -> None:
+    asyncio.ensure_future(channel.close())
 
 
 def _one_line(exc: BaseException) -> str:

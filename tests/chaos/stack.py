@@ -61,3 +61,23 @@ async def headless_console(settings: Settings, **options: object) -> AsyncIterat
         yield runtime, recorder
     finally:
         await runtime.stop()
+
+
+def header(app) -> str:  # noqa: ANN001 - MedcamApp
+    """The header's status line as drawn (plain text)."""
+    from console.widgets.status_bar import StatusBar
+
+    content = app.screen.query_one(StatusBar).content
+    return getattr(content, "plain", str(content))
+
+
+async def until(pilot, check, *, within_s: float, what: str):  # noqa: ANN001 - Textual Pilot
+    """Let the app run (refresh ticks, workers) until ``check()`` is truthy; fails after ``within_s``."""
+    import time
+
+    deadline = time.monotonic() + within_s
+    while not (value := check()):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not reached within {within_s:g} s")
+        await pilot.pause(0.05)
+    return value

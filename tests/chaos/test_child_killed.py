@@ -1,0 +1,88 @@
+"""The embedded engine and shop child is SIGKILLed while the console runs: it is started again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from console.app import MedcamApp
+from console.runtime import ConsoleRuntime
+from console.settings import Settings
+from tests.chaos.ledger import Shop, Tally, check_orders, store_counts
+from tests.chaos.stack import Recorder, header, until
+
+ORDERS = 40
+SIZE = (120, 36)
+
+
+async def test_embedded_child_killed_is_restarted_on_the_same_data_and_every_order_completes(tmp_path):
+    data_dir = tmp_path / "console"
+    settings = Settings(
+        data_dir=data_dir, engine_grpc_port=0, engine_rest_port=0, shop_port=0,
+        stage_delays=(0.5, 0.5, 0.5), poll_interval_s=0.5, claim_settle_s=0.1, auto_start=True,
+    )
+    runtime = ConsoleRuntime(settings, wait_for_backends=True)
+    events = Recorder()
+    runtime.bus.subscribe(events)
+    shop: Shop | None = None
+    headers: list[tuple[float, str]] = []
+    try:
+        await runtime.start()
+        assert runtime.embedded is not None and runtime.endpoints is not None
+        shop = Shop(runtime.endpoints.medusa_url or "")
+        rest_url = runtime.endpoints.zeebe_rest_url or ""
+        app = MedcamApp(runtime, demo_orders=ORDERS)
+        async with app.run_test(size=SIZE) as pilot:
+            def seen(check) -> bool:  # noqa: ANN001 - the header is sampled on every look
+                text = header(app)
+                headers.append((time.monotonic(), text))
+                return bool(check(text))
+
+            await until(pilot, lambda: seen(up_text), within_s=30, what="header shows Zeebe and Medusa up")
+            await until(pilot, lambda: sum(v.order.workflow_status == "completed" for v in runtime.state.orders.values()) >= 5
+                        and len(runtime.state.orders) >= ORDERS, within_s=90, what="orders under way")
+            wanted = set(runtime.state.orders)
+            old_pid = runtime.embedded.pid
+            assert old_pid is not None
+            os.kill(old_pid, signal.SIGKILL)
+            killed = time.monotonic()
+            await until(pilot, lambda: seen(lambda t: "Zeebe down" in t), within_s=10, what="header shows Zeebe down")
+            down_after_s = time.monotonic() - killed
+            await until(pilot, lambda: runtime.embedded.restarts == 1, within_s=30, what="child started again")
+            restart_s = time.monotonic() - killed
+            assert runtime.embedded.pid not in (None, old_pid)
+            await until(pilot, lambda: seen(up_text), within_s=30, what="header shows Zeebe and Medusa up again")
+            green_s = time.monotonic() - killed
+
+            async def finished() -> set[str]:
+                return await shop.finished(wanted)
+
+            deadline = time.monotonic() + 150
+            while await finished() != wanted and time.monotonic() < deadline:
+                await pilot.pause(0.5)
+                seen(lambda t: True)
+            completed = len(await finished())
+            problems = await check_orders(shop, rest_url, wanted)
+            final = header(app)
+    finally:
+        await runtime.stop()
+        if shop is not None:
+            await shop.close()
+    counts = store_counts([data_dir / "console.sqlite3"])
+    Tally(
+        "embedded child SIGKILL while the console runs", orders=len(wanted), completed=completed,
+        callback_retries=counts["callback_retries"], incidents_raised=counts["incidents_raised"],
+        incidents_resolved=counts["incidents_resolved"], drift_repaired=counts["drift_repaired"],
+        extra={"header_down_after_s": round(down_after_s, 2), "child_restarted_after_s": round(restart_s, 2),
+               "header_green_after_s": round(green_s, 2), "header_samples": len(headers)},
+    ).report()
+    # From the moment the header noticed until the child was back, it never showed Zeebe up.
+    dead = [text for at, text in headers if killed + down_after_s <= at < killed + restart_s]
+    assert dead and not any("Zeebe 127.0.0.1:" in text for text in dead)
+    assert up_text(final)
+    assert not problems, "\n".join(problems[:20])
+
+
+def up_text(text: str) -> bool:
+    return "Zeebe 127.0.0.1:" in text and "Medusa 127.0.0.1:" in text

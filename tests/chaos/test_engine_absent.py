@@ -1,0 +1,72 @@
+"""The engine is absent when the console starts, then started: the console opens anyway and reconnects."""
+
+from __future__ import annotations
+
+import time
+
+from console.app import MedcamApp
+from console.events import EngineStatus, JobActivated
+from console.runtime import ConsoleRuntime
+from console.settings import Settings
+from tests.chaos.ledger import Shop, Tally, check_orders
+from tests.chaos.processes import free_ports
+from tests.chaos.stack import Recorder, embedded_stack, header, until
+
+ORDERS = 10
+SIZE = (120, 36)
+
+
+async def test_console_opens_without_the_engine_and_connects_when_it_appears(tmp_path):
+    grpc_port, rest_port = free_ports(2)
+    async with embedded_stack(tmp_path / "shop", engine=False) as shop_stack:
+        shop = Shop(shop_stack.shop_url)
+        wanted = set(await shop.create_orders(ORDERS))
+        settings = Settings(
+            zeebe_address=f"127.0.0.1:{grpc_port}", zeebe_rest_address=f"http://127.0.0.1:{rest_port}",
+            medusa_backend_url=shop_stack.shop_url, data_dir=tmp_path / "console",
+            stage_delays=(0.2, 0.2, 0.2), poll_interval_s=0.5, claim_settle_s=0.1, auto_start=True,
+        )
+        runtime = ConsoleRuntime(settings, wait_for_backends=True)
+        events = Recorder()
+        runtime.bus.subscribe(events)
+        try:
+            await runtime.start()  # no StartupError: the console opens with Zeebe down
+            app = MedcamApp(runtime)
+            async with app.run_test(size=SIZE) as pilot:
+                await until(pilot, lambda: "Zeebe down" in header(app), within_s=20, what="header shows Zeebe down")
+                await until(pilot, lambda: len(runtime.state.orders) >= ORDERS, within_s=20, what="orders listed")
+                assert not any(isinstance(e, JobActivated) for e in events.events)
+                before = header(app)
+
+                async with embedded_stack(tmp_path / "engine", shop=False, grpc_port=grpc_port,
+                                          rest_port=rest_port):
+                    appeared = time.monotonic()
+                    await until(pilot, lambda: runtime.state.backends["zeebe"].ok, within_s=30,
+                                what="Zeebe reachable again")
+                    reconnect_s = time.monotonic() - appeared
+                    await until(pilot, lambda: f"Zeebe 127.0.0.1:{grpc_port}" in header(app), within_s=10,
+                                what="header shows Zeebe up")
+                    await until(pilot, lambda: any(isinstance(e, JobActivated) for e in events.events),
+                                within_s=30, what="workers polling")
+                    polling_s = time.monotonic() - appeared
+                    after = header(app)
+
+                    async def finished() -> bool:
+                        return await shop.finished(wanted) == wanted
+
+                    deadline = time.monotonic() + 120
+                    while not await finished() and time.monotonic() < deadline:
+                        await pilot.pause(0.5)
+                    completed = len(await shop.finished(wanted))
+                    problems = await check_orders(shop, f"http://127.0.0.1:{rest_port}", wanted)
+        finally:
+            await runtime.stop()
+            await shop.close()
+    statuses = [e for e in events.events if isinstance(e, EngineStatus) and e.component == "zeebe"]
+    Tally(
+        "engine absent at start, then started", orders=ORDERS, completed=completed,
+        extra={"reconnect_s": round(reconnect_s, 2), "workers_polling_s": round(polling_s, 2),
+               "header_before": before[:60], "header_after": after[:60]},
+    ).report()
+    assert [s.ok for s in statuses][:1] == [False] and statuses[-1].ok
+    assert not problems, "\n".join(problems[:20])
