@@ -1,0 +1,79 @@
+"""The console's hold on its backends: opening while they are down, and restarting its embedded child."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import httpx
+
+from console.clients.medusa import MedusaAdmin
+from console.demo_orders import DemoOrderMaker
+from console.embedded import EmbeddedServices
+from console.events import EngineStatus
+from console.runtime import ConsoleRuntime
+from console.settings import Settings
+from tests.e2e.conftest import Recorder
+
+
+async def test_a_console_that_waits_opens_with_zeebe_and_medusa_down_and_says_so(tmp_path):
+    settings = Settings(zeebe_address="127.0.0.1:9", zeebe_rest_address="http://127.0.0.1:9",
+                        medusa_backend_url="http://127.0.0.1:9", data_dir=tmp_path)
+    runtime = ConsoleRuntime(settings, wait_for_backends=True)
+    events = Recorder()
+    runtime.bus.subscribe(events)
+    try:
+        await runtime.start()
+        down = {e.component: e for e in events.of(EngineStatus)}
+        assert not down["zeebe"].ok and down["zeebe"].detail.startswith("zeebe: topology failed: UNAVAILABLE")
+        assert not down["medusa"].ok
+        assert runtime.monitor is not None and not runtime.monitor.zeebe_up
+        assert any(name == "backends" for name, _ in runtime.background_jobs())
+    finally:
+        await runtime.stop()
+
+
+async def _shop_answers(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=2) as http:
+            return (await http.get(f"{url}/health")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def test_a_killed_embedded_child_is_started_again_on_the_same_ports_and_data(tmp_path):
+    services = EmbeddedServices(tmp_path / "embedded", engine=True, shop=True, grpc_port=0, rest_port=0, shop_port=0)
+    found = await services.start()
+    changes: list[tuple[bool, str]] = []
+    back = asyncio.Event()
+
+    def changed(up: bool, detail: str) -> None:
+        changes.append((up, detail))
+        if up:
+            back.set()
+
+    supervisor = asyncio.create_task(services.supervise(changed))
+    try:
+        medusa = MedusaAdmin(found.medusa_url or "")
+        try:
+            order = await DemoOrderMaker(medusa).create()
+        finally:
+            await medusa.close()
+        old_pid = services.pid
+        assert old_pid is not None
+        os.kill(old_pid, signal.SIGKILL)
+        await asyncio.wait_for(back.wait(), 60)
+        assert services.pid not in (None, old_pid) and services.restarts == 1
+        assert [up for up, _ in changes] == [False, True]
+        assert "exited with status -9" in changes[0][1]
+        assert await _shop_answers(found.medusa_url or "")
+        medusa = MedusaAdmin(found.medusa_url or "")
+        try:
+            assert (await medusa.get_order(order["id"]))["id"] == order["id"]  # the same data directory
+        finally:
+            await medusa.close()
+    finally:
+        await services.stop()
+        await asyncio.wait_for(supervisor, 15)
+    assert services.pid is None
