@@ -90,13 +90,13 @@ class BackendMonitor:
         try:
             await self._zeebe.topology()
         except BackendError as exc:
-            self._set("zeebe", False, _reason(exc))
+            self._set("zeebe", False, reason_of(exc))
             return
         if self.state["zeebe"] is not True and self._on_zeebe_up is not None:
             try:
                 await self._on_zeebe_up()
             except BackendError as exc:
-                self._set("zeebe", False, _reason(exc))
+                self._set("zeebe", False, reason_of(exc))
                 return
         self._set("zeebe", True, self._zeebe_label)
 
@@ -112,7 +112,7 @@ class BackendMonitor:
         self._bus.publish(BackendStatus(at=self._now(), component=component, ok=ok, detail=detail))
 
 
-def _reason(exc: BackendError) -> str:
+def reason_of(exc: BackendError) -> str:
     """The gRPC code (UNAVAILABLE, DEADLINE_EXCEEDED …) when there is one: it fits the header."""
     if exc.code and exc.code != "ERROR":
         return exc.code

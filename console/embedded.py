@@ -107,6 +107,9 @@ class EmbeddedServices:
         self._process: asyncio.subprocess.Process | None = None
         self._spawned: tuple[bool, bool] | None = None
         self._stopping = False
+        self._keep_standby = False
+        self._standby: asyncio.subprocess.Process | None = None
+        self._standby_launch: asyncio.Task[None] | None = None
         self.reused: list[str] = []
         #: How many times the child was started again after it died.
         self.restarts = 0
@@ -140,6 +143,9 @@ class EmbeddedServices:
         )
 
     async def _spawn(self, engine: bool, shop: bool) -> dict:
+        return await self._await_ready(await self._launch(engine, shop))
+
+    async def _launch(self, engine: bool, shop: bool, *, standby: bool = False) -> asyncio.subprocess.Process:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable, "-m", "console.embedded_child",
@@ -148,14 +154,19 @@ class EmbeddedServices:
             "--rest-port", str(self._rest_port),
             "--shop-port", str(self._shop_port if shop else -1),
             "--log-level", self._log_level,
+            *(["--standby"] if standby else []),
         ]
-        self._process = process = await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             *command,
             env={**os.environ, **self._shop_secrets},
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )
+
+    async def _await_ready(self, process: asyncio.subprocess.Process) -> dict:
+        """Wait for the child's ready line; it becomes the running child (or is ended: EmbeddedError)."""
+        self._process = process
         assert process.stdout is not None
         try:
             line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)
@@ -173,17 +184,21 @@ class EmbeddedServices:
             raise EmbeddedError(f"embedded engine/shop failed to start: {reason} (see {log})")
         return message
 
-    async def supervise(self, on_change: Callable[[bool, str], None]) -> None:
+    async def supervise(self, on_change: Callable[[bool, str], None], *, standby: bool = False) -> None:
         """Start the child again, on the same ports and data directory, whenever it dies.
 
         ``on_change(False, why)`` when it is gone, ``on_change(True, detail)`` when it is
         back. Returns when ``stop()`` is called, or at once if this console started no child
         (the services belong to another console or to ``medcam-console engine``).
+        ``standby`` keeps a second child warm (its imports done, no port bound) that takes
+        over in a fraction of a second; without it a restart pays the whole start-up.
         """
+        self._keep_standby = standby
         while not self._stopping and self._spawned is not None:
             process = self._process
             if process is None:
                 return
+            self._warm_standby()
             code = await process.wait()
             if self._stopping or self._process is not process:
                 return
@@ -192,7 +207,7 @@ class EmbeddedServices:
             delay = RESTART_BACKOFF_S[0]
             while not self._stopping:
                 try:
-                    await self._spawn(*self._spawned)
+                    await self._take_over()
                 except EmbeddedError as exc:
                     on_change(False, str(exc))
                     await asyncio.sleep(delay)
@@ -202,13 +217,52 @@ class EmbeddedServices:
                 on_change(True, f"embedded engine/shop started again (pid {self.pid})")
                 break
 
+    def _warm_standby(self) -> None:
+        """Start a standby child in the background if one should be kept and none is alive."""
+        if not self._keep_standby or self._spawned is None or self._stopping:
+            return
+        if self._standby is not None and self._standby.returncode is None:
+            return
+        if self._standby_launch is not None and not self._standby_launch.done():
+            return
+
+        async def launch() -> None:
+            self._standby = await self._launch(*self._spawned, standby=True)  # type: ignore[misc]
+
+        self._standby_launch = asyncio.get_running_loop().create_task(launch())
+
+    async def _take_over(self) -> None:
+        """Bring the services back: wake the standby child, or start a new one."""
+        if self._standby_launch is not None:
+            with contextlib.suppress(Exception):
+                await self._standby_launch
+        standby, self._standby = self._standby, None
+        if standby is not None and standby.returncode is None and standby.stdin is not None:
+            try:
+                standby.stdin.write(b"start\n")
+                await standby.stdin.drain()
+            except (OSError, ConnectionError):
+                pass
+            else:
+                await self._await_ready(standby)
+                return
+        await self._spawn(*self._spawned)  # type: ignore[misc]
+
     async def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the child (it also stops by itself when this process exits and its stdin closes)."""
         self._stopping = True
+        if self._standby_launch is not None:
+            with contextlib.suppress(Exception):
+                await self._standby_launch
+        standby, self._standby = self._standby, None
         await self._end_child(timeout_s)
+        if standby is not None:
+            await self._end_child(timeout_s, standby)
 
-    async def _end_child(self, timeout_s: float = 10.0) -> None:
-        process, self._process = self._process, None
+    async def _end_child(self, timeout_s: float = 10.0, process: asyncio.subprocess.Process | None = None) -> None:
+        """End ``process`` (default: the running child) by closing its stdin, then by signals."""
+        if process is None:
+            process, self._process = self._process, None
         if process is None:
             return
         if process.stdin is not None:

@@ -80,11 +80,27 @@ def main() -> None:
     parser.add_argument("--rest-port", type=int, default=0)
     parser.add_argument("--shop-port", type=int, default=-1, help="-1: no shop")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--standby", action="store_true",
+                        help="load everything, then wait for a 'start' line on stdin before serving")
     args = parser.parse_args()
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     setup_logging(Path(args.data_dir) / "embedded.log", args.log_level)
     with contextlib.suppress(KeyboardInterrupt):
+        if args.standby and not _wait_for_start():
+            sys.exit(0)
         sys.exit(run(_serve(args)))
+
+
+def _wait_for_start() -> bool:
+    """A standby child: import the engine and shop now (most of a start's time), then wait.
+
+    True when the console says ``start`` (its child died: take over); False when stdin
+    closes first (the console stopped or died: nothing to do).
+    """
+    import engine.server  # noqa: F401
+    import shop.server  # noqa: F401
+
+    return sys.stdin.buffer.readline().strip() == b"start"
 
 
 if __name__ == "__main__":

@@ -366,8 +366,13 @@ class AutoStarter:
                 await self._service.start(order, by="auto")
             except ClaimLost as exc:
                 log.info("auto-start skipped: %s", exc, extra={"order_id": order.id})
-            except (FulfillmentError, BackendError):
+            except FulfillmentError:
                 pass  # recorded in the order's metadata and on the bus
+            except BackendError as exc:
+                # A backend did not answer and nothing was recorded: look at the order again
+                # when it is seen next (or when the backend is back).
+                self._handled.pop(order.id, None)
+                log.warning("auto-start interrupted: %s", exc, extra={"order_id": order.id})
 
     async def _repair(self, order: OrderSummary) -> None:
         try:

@@ -107,6 +107,23 @@ class Shop:
         return response.json()["writes"]
 
 
+async def active_instances(rest_url: str) -> int:
+    """How many process instances the engine still runs (the scenarios' engines are private)."""
+    async with httpx.AsyncClient(base_url=rest_url, timeout=15) as http:
+        response = await http.post("/v2/process-instances/search",
+                                   json={"filter": {"state": "ACTIVE"}, "page": {"limit": 1}})
+        response.raise_for_status()
+        return int(response.json()["page"]["totalItems"])
+
+
+async def all_done(shop: Shop, rest_url: str, order_ids: set[str]) -> bool:
+    """Every order completed in the shop and no instance left running in the engine."""
+    try:
+        return await shop.finished(order_ids) == order_ids and await active_instances(rest_url) == 0
+    except httpx.HTTPError:
+        return False  # a backend restarting: not done yet
+
+
 def history_faults(order_id: str, writes: list[dict]) -> list[str]:
     """What is wrong in one order's metadata history: a status moved backwards, a stage applied twice."""
     faults = []

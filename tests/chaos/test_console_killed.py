@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.chaos.ledger import Shop, Tally, check_orders, eventually, store_counts
+from tests.chaos.ledger import Shop, Tally, all_done, check_orders, eventually, store_counts
 from tests.chaos.processes import Process, console_env, free_ports, reaped
 
 ORDERS = 200
@@ -64,12 +64,9 @@ async def test_console_killed_with_200_orders_in_flight_all_complete_after_resta
             await eventually(lambda: _answers(shop.url), within_s=60, what="restarted console's shop")
             assert {o["id"] for o in await shop.orders()} == ids
 
-            async def all_done() -> bool:
-                return await shop.finished(ids) == ids
-
             problems = []
             try:
-                await eventually(all_done, within_s=180, every_s=1.0, what="every order completed")
+                await eventually(lambda: all_done(shop, rest_url, ids), within_s=180, every_s=1.0, what="every order completed")
             except AssertionError as exc:
                 problems.append(str(exc))
             completed = len(await shop.finished(ids))

@@ -9,7 +9,7 @@ import httpx
 
 from bpmn import ORDER_FULFILLMENT, ORDER_PROCESS_ID
 from console.clients.zeebe import ZeebeGateway, ZeebeTarget
-from tests.chaos.ledger import Shop, Tally, check_orders, eventually, store_counts
+from tests.chaos.ledger import Shop, Tally, all_done, check_orders, eventually, store_counts
 from tests.chaos.processes import Process, console_env, free_ports, reaped
 
 ORDERS = 500
@@ -74,7 +74,7 @@ async def test_engine_killed_with_500_orders_in_flight_all_complete_after_restar
             wanted = set(ids)
             problems: list[str] = []
             try:
-                await eventually(lambda: _all_finished(shop, wanted), within_s=240, every_s=1.0,
+                await eventually(lambda: all_done(shop, rest_url, wanted), within_s=240, every_s=1.0,
                                  what="every order completed")
             except AssertionError as exc:
                 problems.append(str(exc))
@@ -93,6 +93,3 @@ async def test_engine_killed_with_500_orders_in_flight_all_complete_after_restar
     ).report()
     assert not problems, "\n".join(problems[:20])
 
-
-async def _all_finished(shop: Shop, wanted: set[str]) -> bool:
-    return await shop.finished(wanted) == wanted

@@ -15,7 +15,7 @@ from console.events import (
 )
 from console.settings import Settings
 from tests.chaos.faults import DOWN, ERROR, PASS, FaultProxy
-from tests.chaos.ledger import Shop, Tally, check_orders, eventually
+from tests.chaos.ledger import Shop, Tally, all_done, check_orders, eventually
 from tests.chaos.stack import embedded_stack, headless_console
 
 ORDERS = 100
@@ -92,7 +92,7 @@ async def test_shop_500_then_unreachable_for_30s_incidents_then_retry_completes_
                     await runtime.fulfillment.retry(await runtime.fulfillment.fresh(order_id))
                 problems: list[str] = []
                 try:
-                    await eventually(lambda: _all_finished(shop, wanted), within_s=120, every_s=1.0,
+                    await eventually(lambda: all_done(shop, stack.rest_url, wanted), within_s=120, every_s=1.0,
                                      what="every order completed after the retries")
                 except AssertionError as exc:
                     problems.append(str(exc))
@@ -116,6 +116,3 @@ async def test_shop_500_then_unreachable_for_30s_incidents_then_retry_completes_
     assert raised, "an outage longer than the seed's retries must raise incidents"
     assert not problems, "\n".join(problems[:20])
 
-
-async def _all_finished(shop: Shop, wanted: set[str]) -> bool:
-    return await shop.finished(wanted) == wanted

@@ -10,7 +10,7 @@ import pytest
 from console.events import CallbackAttempt, EngineStatus, SlackFailed, SlackSent
 from console.settings import Settings
 from tests.chaos.faults import SlackSink
-from tests.chaos.ledger import Shop, Tally, check_orders, eventually
+from tests.chaos.ledger import Shop, Tally, all_done, check_orders, eventually
 from tests.chaos.processes import free_ports
 from tests.chaos.stack import embedded_stack, headless_console
 
@@ -41,7 +41,7 @@ async def test_slack_failing_throughout_never_stops_an_order(tmp_path, kind):
                 wanted = set(await shop.create_orders(ORDERS))
                 problems: list[str] = []
                 try:
-                    await eventually(lambda: _all_finished(shop, wanted), within_s=120, every_s=0.5,
+                    await eventually(lambda: all_done(shop, stack.rest_url, wanted), within_s=120, every_s=0.5,
                                      what="every order completed")
                 except AssertionError as exc:
                     problems.append(str(exc))
@@ -76,6 +76,3 @@ async def test_slack_failing_throughout_never_stops_an_order(tmp_path, kind):
 async def _slack_outcomes(events: list, wanted: int) -> bool:
     return sum(isinstance(e, SlackFailed | SlackSent) for e in events) >= wanted
 
-
-async def _all_finished(shop: Shop, wanted: set[str]) -> bool:
-    return await shop.finished(wanted) == wanted
