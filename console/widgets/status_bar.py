@@ -12,8 +12,6 @@ from console.state import ConsoleState
 WORKER_DOT = {"running": "green", "stopped": "dim", "reconnecting": "bold red"}
 #: The components with a dot, in order; each appears once its state is known.
 COMPONENTS = (("zeebe", "Zeebe"), ("zeebe-rest", "REST"), ("medusa", "Medusa"), ("slack", "Slack"))
-#: Room for the reason a component is down (the line must fit 120 columns).
-DOWN_WIDTH = {"zeebe": 30, "zeebe-rest": 20, "medusa": 30, "slack": 20}
 
 def _short_url(text: str) -> str:
     """``http://127.0.0.1:8080/v2`` → ``127.0.0.1:8080``: room for the rest of the line."""
@@ -35,11 +33,13 @@ class StatusBar(Static):
                 continue
             dot_style = "green" if status.ok else "bold red"
             text.append("● ", style=dot_style)
-            # REST shares the engine's host and Slack's URL is a secret: a dot says enough.
-            if status.ok:
-                detail = "" if component in ("zeebe-rest", "slack") else _short_url(status.detail)
+            # REST shares the engine's host and Slack's URL is a secret: a dot says enough. A
+            # component that is down says so without the reason (it is in the log): with all
+            # four down the line still fits 120 columns.
+            if not status.ok:
+                detail = "down"
             else:
-                detail = f"down: {status.detail}"[:DOWN_WIDTH.get(component, 48)]
+                detail = "" if component in ("zeebe-rest", "slack") else _short_url(status.detail)
             text.append(f"{label} {detail[:48]}".rstrip() + " ")
         worker = state.worker_state.split(" (")[0]
         text.append("● ", style=WORKER_DOT.get(worker, "yellow"))
