@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from console.app import MedcamApp
-from console.events import EngineStatus, JobActivated
+from console.events import BackendStatus, JobActivated
 from console.runtime import ConsoleRuntime
 from console.settings import Settings
 from tests.chaos.ledger import Shop, Tally, all_done, check_orders
@@ -56,7 +56,7 @@ async def test_console_opens_without_the_engine_and_connects_when_it_appears(tmp
                     while not await all_done(shop, rest_url, wanted) and time.monotonic() < deadline:
                         await pilot.pause(0.5)
                     completed = len(await shop.finished(wanted))
-                    zeebe_states = [e.ok for e in events.events if isinstance(e, EngineStatus) and e.component == "zeebe"]
+                    zeebe_states = [e.ok for e in events.events if isinstance(e, BackendStatus) and e.component == "zeebe"]
                     problems = await check_orders(shop, rest_url, wanted)
         finally:
             await runtime.stop()

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from console.events import CallbackAttempt, EngineStatus, SlackFailed, SlackSent
+from console.events import BackendStatus, CallbackAttempt, SlackFailed, SlackSent
 from console.settings import Settings
 from tests.chaos.faults import SlackSink
 from tests.chaos.ledger import Shop, Tally, all_done, check_orders, eventually
@@ -69,7 +69,7 @@ async def test_slack_failing_throughout_never_stops_an_order(tmp_path, kind):
     if sink is not None:
         assert sink.requests >= len(failed)
     # The header's Slack dot is red, with the reason and without the webhook's URL (a secret).
-    assert isinstance(slack_state, EngineStatus) and not slack_state.ok
+    assert isinstance(slack_state, BackendStatus) and not slack_state.ok
     assert webhook not in slack_state.detail and "/services/" not in slack_state.detail
 
 

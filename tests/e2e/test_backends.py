@@ -12,7 +12,7 @@ import pytest
 from console.clients.medusa import MedusaAdmin
 from console.demo_orders import DemoOrderMaker
 from console.embedded import EmbeddedServices
-from console.events import EngineStatus
+from console.events import BackendStatus
 from console.runtime import ConsoleRuntime
 from console.settings import Settings
 from tests.e2e.conftest import Recorder
@@ -26,7 +26,7 @@ async def test_a_console_that_waits_opens_with_zeebe_and_medusa_down_and_says_so
     runtime.bus.subscribe(events)
     try:
         await runtime.start()
-        down = {e.component: e for e in events.of(EngineStatus)}
+        down = {e.component: e for e in events.of(BackendStatus)}
         assert not down["zeebe"].ok and down["zeebe"].detail == "UNAVAILABLE"
         assert not down["medusa"].ok
         assert runtime.monitor is not None and not runtime.monitor.zeebe_up
