@@ -330,10 +330,19 @@ class ConsoleRuntime:
     async def _supervise_embedded(self) -> None:
         """Start the embedded child again when it dies, and say so in the header."""
         assert self.embedded is not None
+        embedded_services = self.embedded
 
         def changed(up: bool, detail: str) -> None:
             (log.info if up else log.warning)(detail)
             self._status("embedded", up, detail)
+            if not up:
+                # What the child served is gone with it, however fast it comes back: the
+                # header says so now, and the health check turns it green when it answers.
+                parts = (("zeebe", "engine", self.settings.embedded_engine),
+                         ("medusa", "shop", self.settings.embedded_shop))
+                for component, part, embedded in parts:
+                    if embedded and part not in embedded_services.reused:
+                        self._status(component, False, detail)
             if self.monitor is not None:
                 self.monitor.poke()
 

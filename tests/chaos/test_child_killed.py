@@ -7,6 +7,7 @@ import signal
 import time
 
 from console.app import MedcamApp
+from console.events import BackendStatus
 from console.runtime import ConsoleRuntime
 from console.settings import Settings
 from tests.chaos.ledger import Shop, Tally, all_done, check_orders, store_counts
@@ -46,8 +47,9 @@ async def test_embedded_child_killed_is_restarted_on_the_same_data_and_every_ord
             old_pid = runtime.embedded.pid
             assert old_pid is not None
             os.kill(old_pid, signal.SIGKILL)
-            killed = time.monotonic()
-            await until(pilot, lambda: seen(lambda t: "Zeebe down" in t), within_s=10, what="header shows Zeebe down")
+            killed, killed_at = time.monotonic(), time.time()
+            # The header's state goes down with the child, however fast the standby takes over.
+            await until(pilot, lambda: _went(events.events, "zeebe", False), within_s=10, what="Zeebe reported down")
             down_after_s = time.monotonic() - killed
             await until(pilot, lambda: runtime.embedded.restarts == 1, within_s=30, what="child started again")
             restart_s = time.monotonic() - killed
@@ -62,6 +64,7 @@ async def test_embedded_child_killed_is_restarted_on_the_same_data_and_every_ord
             completed = len(await shop.finished(wanted))
             problems = await check_orders(shop, rest_url, wanted)
             final = header(app)
+            seen_events = list(events.events)
     finally:
         await runtime.stop()
         if shop is not None:
@@ -74,9 +77,19 @@ async def test_embedded_child_killed_is_restarted_on_the_same_data_and_every_ord
         extra={"header_down_after_s": round(down_after_s, 2), "child_restarted_after_s": round(restart_s, 2),
                "header_green_after_s": round(green_s, 2), "header_samples": len(headers)},
     ).report()
-    # The header went red for the dead child (asserted above while waiting) and is green again.
+    # The header's Zeebe and Medusa went down with the child and came back up, in that order.
+    after_kill = [(e.component, e.ok) for e in seen_events if isinstance(e, BackendStatus)
+                  and e.component in ("zeebe", "medusa") and e.at.timestamp() >= killed_at]
+    assert ("zeebe", False) in after_kill and ("medusa", False) in after_kill
+    assert after_kill.index(("zeebe", False)) < len(after_kill) - 1 - after_kill[::-1].index(("zeebe", True))
     assert up_text(final)
     assert not problems, "\n".join(problems[:20])
+
+
+def _went(events: list, component: str, ok: bool) -> bool:
+    """The last state published for ``component`` is ``ok``."""
+    states = [e.ok for e in events if isinstance(e, BackendStatus) and e.component == component]
+    return bool(states) and states[-1] is ok
 
 
 def up_text(text: str) -> bool:
