@@ -79,3 +79,39 @@ async def test_a_killed_embedded_child_is_started_again_on_the_same_ports_and_da
         await services.stop()
         await asyncio.wait_for(supervisor, 15)
     assert services.pid is None and services._standby is None
+
+
+async def test_medusa_absent_at_start_then_up_orders_are_seen_and_fulfilled(tmp_path, backends):
+    """The shop's port answers nothing at first; once a shop serves there, the console catches up."""
+    from shop.server import ShopServer
+    from tests.chaos.processes import free_ports
+
+    (shop_port,) = free_ports(1)
+    settings = Settings(
+        zeebe_address=backends.zeebe_address, zeebe_rest_address=backends.rest_url,
+        medusa_backend_url=f"http://127.0.0.1:{shop_port}", data_dir=tmp_path / "console",
+        stage_delays=(0.05, 0.05, 0.05), poll_interval_s=0.2, claim_settle_s=0.05, auto_start=True,
+    )
+    runtime = ConsoleRuntime(settings, wait_for_backends=True)
+    events = Recorder()
+    runtime.bus.subscribe(events)
+    shop = ShopServer(tmp_path / "late-shop", port=shop_port)
+    try:
+        await runtime.start()
+        runtime.start_background()
+        assert not runtime.state.backends["medusa"].ok
+        await shop.start()
+        medusa = MedusaAdmin(shop.url)
+        try:
+            order = await DemoOrderMaker(medusa).create()
+            await events.wait_for(lambda: any(e.ok for e in events.of(BackendStatus, component="medusa")), within=20)
+            done = await events.wait_for(
+                lambda: runtime.state.orders.get(order["id"]) is not None
+                and runtime.state.orders[order["id"]].order.workflow_status == "completed", within=30)
+            assert done
+            assert (await medusa.get_order(order["id"]))["metadata"]["workflow_status"] == "completed"
+        finally:
+            await medusa.close()
+    finally:
+        await runtime.stop()
+        await shop.stop()
