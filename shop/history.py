@@ -67,6 +67,52 @@ def history_of(db_path: Path, order_id: str) -> list[dict] | None:
     ]
 
 
+def history_openapi() -> tuple[dict, dict]:
+    """The route's OpenAPI path item and schema, for the shop's document: ``(paths, schemas)``."""
+    write = {
+        "type": "object",
+        "required": ["seq", "at", "workflow_status", "last_updated", "order_status", "metadata"],
+        "properties": {
+            "seq": {"type": "integer", "description": "Order of the change in the whole shop"},
+            "at": {"type": "string", "description": "The order's updated_at after the change"},
+            "workflow_status": {"type": ["string", "null"]},
+            "last_updated": {"type": ["string", "null"], "description": "Stamped by each status callback"},
+            "order_status": {"type": "string"},
+            "metadata": {"type": "object", "description": "The whole metadata after the change"},
+        },
+    }
+    schemas = {
+        "MetadataWrite": write,
+        "MetadataHistory": {
+            "type": "object", "required": ["order_id", "writes"],
+            "properties": {"order_id": {"type": "string"},
+                           "writes": {"type": "array", "items": {"$ref": "#/components/schemas/MetadataWrite"}}},
+        },
+    }
+
+    def answer(schema: str, description: str) -> dict:
+        return {"description": description,
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+    retry_after = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+    paths = {
+        ROUTE: {
+            "get": {
+                "tags": ["service"],
+                "summary": "Every change of one order's metadata or status, oldest first (embedded shop only)",
+                "security": [],
+                "parameters": [{"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": answer("MetadataHistory", "The order's changes"),
+                    "404": answer("Error", "No such order"),
+                    "429": {**answer("Error", "Rate limit exceeded"), "headers": retry_after},
+                },
+            }
+        }
+    }
+    return paths, schemas
+
+
 def history_routes(db_path: Path) -> list[Route]:
     """``GET /medcam/orders/{id}/metadata-history``: the embedded shop's own route, not Medusa's."""
 

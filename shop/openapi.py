@@ -12,6 +12,7 @@ from protocol.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_S
 
 from .bodylimit import MAX_BODY_BYTES
 from .callback import MAX_ID, MAX_MESSAGE, MAX_STATUS, REPLAYED_HEADER
+from .history import history_openapi
 from .idempotency import IDEMPOTENCY_HEADER, MAX_KEY
 from .inputs import ADDRESS_FIELDS, MAX_ITEMS, MAX_QUANTITY, MAX_TEXT
 from .queries import MAX_LIMIT, ORDER_SORTS, ORDER_STATUSES
@@ -571,7 +572,8 @@ def openapi_document(
 ) -> dict:
     """The document; the flags say whether this shop enforces the key and the signature,
     and whether it has an admin user (whose login tokens also guard /admin)."""
-    paths = _paths()
+    history_paths, history_schemas = history_openapi()
+    paths = {**_paths(), **history_paths}
     if not (api_key or admin_login):
         for path, item in paths.items():
             if path.startswith("/admin"):
@@ -602,7 +604,7 @@ def openapi_document(
         ],
         "paths": paths,
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **history_schemas},
             "securitySchemes": {
                 "basicAuth": {
                     "type": "http", "scheme": "basic",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 
 from shop.history import ROUTE
+from shop.openapi import openapi_document
+from tests.shop.contract import Contract
 
 
 def _history_url(order_id: str) -> str:
@@ -38,7 +40,9 @@ async def test_history_records_callbacks_merges_and_completion_in_order(shop):
         # Merging the same value again changes nothing, so it is not a write.
         await http.post(f"/admin/orders/{order_id}", json={"metadata": {"workflow_status": "completed"}})
 
-        writes = (await http.get(_history_url(order_id))).json()["writes"]
+        answer = await http.get(_history_url(order_id))
+        assert Contract(openapi_document()).problems("GET", _history_url(order_id), answer) == []
+        writes = answer.json()["writes"]
     statuses = [w["workflow_status"] for w in writes[1:]]
     # The repeated payment_verified refreshes its message (a write); the late "started" is refused.
     assert statuses == ["started", "payment_verified", "payment_verified", "inventory_reserved", "completed"]
@@ -51,5 +55,6 @@ async def test_history_records_callbacks_merges_and_completion_in_order(shop):
 async def test_history_of_an_unknown_order_is_404(shop):
     async with httpx.AsyncClient(base_url=shop.url, timeout=10) as http:
         answer = await http.get(_history_url("order_missing"))
+    assert Contract(openapi_document()).problems("GET", _history_url("order_missing"), answer) == []
     assert answer.status_code == 404
     assert answer.json()["type"] == "not_found"
