@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import grpc
 
-from bpmn import ORDER_FULFILLMENT
+from bpmn import PROCESSES
 from console.bus import EventBus
 from console.clients.camunda_rest import CamundaRest
 from console.clients.errors import BackendError
@@ -151,11 +151,12 @@ class ConsoleRuntime:
         except BackendError as exc:
             raise StartupError(f"cannot reach Zeebe at {self._target.describe()}: {exc}") from None
         self._status("zeebe", True, self._target.describe())
+        bpmn_file, process_id = PROCESSES[s.process]
         if self.deploy:
             try:
-                await self.zeebe.deploy(ORDER_FULFILLMENT)
+                await self.zeebe.deploy(bpmn_file)
             except BackendError as exc:
-                raise StartupError(f"cannot deploy {ORDER_FULFILLMENT.name}: {exc}") from None
+                raise StartupError(f"cannot deploy {bpmn_file.name}: {exc}") from None
         if not await self.medusa.health():
             raise StartupError(f"cannot reach Medusa at {self.medusa.base_url} (GET /health failed)")
         self._status("medusa", True, self.medusa.base_url)
@@ -170,6 +171,7 @@ class ConsoleRuntime:
         self.fulfillment = FulfillmentService(
             self.zeebe, self.rest or _NoRest(), self.medusa, self.bus, now=self.now,
             console_id=s.console_id, claim_settle_s=s.claim_settle_s, claim_ttl_s=s.claim_ttl_s,
+            process_id=process_id,
         )
         self.demo = DemoOrderMaker(self.medusa)
         if self.with_feeds:
@@ -184,7 +186,7 @@ class ConsoleRuntime:
         if self.with_workers:
             self.workers = FulfillmentWorkers(
                 s.worker_settings(medusa_url), self.channel_factory, self.bus.publish, now=self.now,
-                callback_auth=self.medusa.auth,
+                callback_auth=self.medusa.auth, medusa_auth=self.medusa.auth,
             )
         if s.metrics_port is not None:
             self._serve_metrics(s.metrics_port, s.metrics_host)

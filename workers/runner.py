@@ -14,20 +14,29 @@ from pyzeebe import Job, JobController, ZeebeWorker
 from pyzeebe.errors import JobAlreadyDeactivatedError, JobNotFoundError
 from pyzeebe.proto import gateway_pb2, gateway_pb2_grpc
 
+from bpmn import PAYMENT_DECLINED
 from workers.callback import CallbackFailed, StatusCallback
 from workers.events import (
     EventSink,
     IncidentRaised,
     JobFailed,
     JobHandedBack,
+    PaymentDeclined,
     StageAbandoned,
     WorkerStatus,
 )
-from workers.handlers import MissingOrderId, StageAbandonedError, StageHandler
+from workers.handlers import (
+    MissingOrderId,
+    PaymentCheckFailed,
+    PaymentDeclinedError,
+    StageAbandonedError,
+    StageHandler,
+)
 from workers.http import BoundedAsyncClient
+from workers.medusa_order import OrderReader
 from workers.settings import WorkerSettings
 from workers.slack import SlackNotifier
-from workers.stages import STAGE_BY_TYPE, STAGES
+from workers.stages import TASK_BY_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +127,7 @@ class FulfillmentWorkers:
         http: httpx.AsyncClient | None = None,
         now: Callable[[], datetime] | None = None,
         callback_auth: httpx.Auth | None = None,
+        medusa_auth: httpx.Auth | None = None,
     ) -> None:
         self.settings = settings
         self._channel_factory = channel_factory
@@ -136,8 +146,12 @@ class FulfillmentWorkers:
             secret=settings.callback_secret,
             mode=settings.callback_mode,
         )
+        # Reads orders for the payment check and the Slack order message (Admin API auth).
+        self.orders = OrderReader(self._http, settings.medusa_url, auth=medusa_auth or callback_auth,
+                                  timeout_s=settings.callback.timeout_s)
         self.slack = SlackNotifier(
-            settings.slack_webhook_url, on_event, settings.slack_admin_url, now=self._now
+            settings.slack_webhook_url, on_event, settings.slack_admin_url, now=self._now,
+            capacity=settings.slack_queue_size, orders=self.orders.get,
         )
         self._worker: ZeebeWorker | None = None
         self._channel: grpc.aio.Channel | None = None
@@ -157,7 +171,7 @@ class FulfillmentWorkers:
             self._channel = self._channel_factory()
             self._stub = gateway_pb2_grpc.GatewayStub(self._channel)
             self._worker = self._build_worker(self._channel)
-            self._status("running", f"{len(STAGES)} task types")
+            self._status("running", f"{len(self.settings.task_types)} task types")
             try:
                 await self._worker.work()
             except asyncio.CancelledError:
@@ -177,7 +191,7 @@ class FulfillmentWorkers:
         self._status("stopped")
 
     async def stop(self, grace_s: float | None = None) -> int:
-        """Stop activating jobs, let running jobs finish, close connections.
+        """Stop activating jobs, let running jobs finish, give Slack a moment, close connections.
 
         With ``grace_s``, jobs still running after that many seconds are handed back to
         Zeebe (FailJob with their retries unchanged and no back-off) so another worker
@@ -193,6 +207,7 @@ class FulfillmentWorkers:
         if worker is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(worker.stop(), None if grace_s is None else HAND_BACK_TIMEOUT_S)
+        await self.slack.aclose()
         if self._own_http:
             await self._http.aclose()
         return handed_back
@@ -234,7 +249,8 @@ class FulfillmentWorkers:
             exception_handler=self._on_failure,
             stream_enabled=s.job_streaming,
         )
-        for stage in STAGES:
+        for task_type in s.task_types:
+            stage = TASK_BY_TYPE[task_type]
             handler = StageHandler(
                 stage,
                 s.delay_for(stage),
@@ -243,14 +259,15 @@ class FulfillmentWorkers:
                 self._on_event,
                 self._heartbeat,
                 now=self._now,
+                orders=self.orders.get,
             )
 
             worker.task(
                 stage.task_type,
                 variables_to_fetch=["orderId"],
                 timeout_ms=s.job_timeout_ms(stage),
-                max_jobs_to_activate=s.max_jobs_to_activate,
-                max_running_jobs=s.max_running_jobs,
+                max_jobs_to_activate=min(s.max_jobs_to_activate, s.concurrency_of(task_type)),
+                max_running_jobs=s.concurrency_of(task_type),
             )(job_task(self._tracked(handler)))
         return worker
 
@@ -281,7 +298,7 @@ class FulfillmentWorkers:
         """Extend the job's lock; False when Zeebe no longer knows the job."""
         if self._stub is None:
             return True
-        timeout = self.settings.job_timeout_ms(STAGE_BY_TYPE[job.type])
+        timeout = self.settings.job_timeout_ms(TASK_BY_TYPE[job.type])
         try:
             await self._stub.UpdateJobTimeout(
                 gateway_pb2.UpdateJobTimeoutRequest(jobKey=job.key, timeout=timeout), timeout=10
@@ -293,7 +310,7 @@ class FulfillmentWorkers:
         return True
 
     async def _on_failure(self, exc: Exception, job: Job, controller: JobController) -> None:
-        stage = STAGE_BY_TYPE.get(job.type)
+        stage = TASK_BY_TYPE.get(job.type)
         order_id = str(job.variables.get("orderId", "?"))
         stage_name = stage.task_type if stage else job.type
         if isinstance(exc, StageAbandonedError):
@@ -302,7 +319,10 @@ class FulfillmentWorkers:
         if isinstance(exc, JobHandedBackError):
             await self._hand_back(job, order_id, stage_name, str(exc))
             return
-        if isinstance(exc, CallbackFailed | MissingOrderId):
+        if isinstance(exc, PaymentDeclinedError):
+            await self._declined(exc, order_id, job, controller)
+            return
+        if isinstance(exc, CallbackFailed | MissingOrderId | PaymentCheckFailed):
             error = str(exc)
         else:
             log.error("stage %s crashed", stage_name, exc_info=exc)
@@ -338,7 +358,21 @@ class FulfillmentWorkers:
                 )
             )
             if stage is not None:
-                await self.slack.workflow_error(order_id, stage, error)
+                self.slack.workflow_error(order_id, stage, error)
+
+    async def _declined(self, exc: PaymentDeclinedError, order_id: str, job: Job, controller: JobController) -> None:
+        """ThrowError PAYMENT_DECLINED: the process's error boundary takes the order from here."""
+        try:
+            await controller.set_error_status(
+                str(exc), error_code=PAYMENT_DECLINED,
+                variables={"paymentDeclined": True, "paymentStatus": exc.payment_status},
+            )
+        except (JobNotFoundError, JobAlreadyDeactivatedError):
+            self._abandoned(order_id, job.type, job)
+            return
+        self._on_event(PaymentDeclined(at=self._now(), order_id=order_id, job_key=job.key,
+                                       process_instance_key=job.process_instance_key,
+                                       payment_status=exc.payment_status))
 
     async def _hand_back(self, job: Job, order_id: str, stage: str, reason: str) -> None:
         """Give the job back unfinished: its retries stay, and no back-off delays the next worker."""

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from bpmn import ORDER_FULFILLMENT, PARALLEL_FULFILLMENT, PARALLEL_PROCESS_ID, PAYMENT_DECLINED, PROCESSES
+from bpmn import (
+    ORDER_FULFILLMENT,
+    PARALLEL_FULFILLMENT,
+    PARALLEL_PROCESS_ID,
+    PAYMENT_DECLINED,
+    PROCESSES,
+)
 
 from .conftest import Engine
 
