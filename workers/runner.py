@@ -268,7 +268,7 @@ class FulfillmentWorkers:
                 timeout_ms=s.job_timeout_ms(stage),
                 max_jobs_to_activate=min(s.max_jobs_to_activate, s.concurrency_of(task_type)),
                 max_running_jobs=s.concurrency_of(task_type),
-            )(job_task(self._tracked(handler)))
+            )(job_task(self._tracked(_limited(handler, asyncio.Semaphore(s.concurrency_of(task_type))))))
         return worker
 
     def _tracked(self, handle: Callable[[Job], Awaitable[dict[str, object]]]):
@@ -421,6 +421,19 @@ class FulfillmentWorkers:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:200]
+
+
+def _limited(
+    handle: Callable[[Job], Awaitable[dict[str, object]]], limit: asyncio.Semaphore
+) -> Callable[[Job], Awaitable[dict[str, object]]]:
+    """``handle`` under a task type's concurrency limit; it holds for streamed jobs too,
+    which pyzeebe's max_running_jobs does not count."""
+
+    async def limited(job: Job) -> dict[str, object]:
+        async with limit:
+            return await handle(job)
+
+    return limited
 
 
 def job_task(handle: Callable[[Job], Awaitable[dict[str, object]]]):
