@@ -124,7 +124,7 @@ DECLINE_STAGES: tuple[Stage, ...] = (
 )
 
 STAGE_BY_TYPE: dict[str, Stage] = {stage.task_type: stage for stage in STAGES}
-STAGE_BY_ELEMENT: dict[str, Stage] = {stage.element_id: stage for stage in STAGES}
+STAGE_BY_ELEMENT: dict[str, Stage] = {stage.element_id: stage for stage in (*STAGES, *DECLINE_STAGES)}
 #: Every task type a worker serves, the decline path's included.
 TASK_BY_TYPE: dict[str, Stage] = {stage.task_type: stage for stage in (*STAGES, *DECLINE_STAGES)}
 
