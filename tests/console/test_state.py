@@ -110,7 +110,7 @@ def test_declined_payment_is_its_own_final_state():
     state = ConsoleState()
     state.apply(OrderSeen(at=T0, order=order("started", 99)))
     state.apply(StageCompleted(at=T0, order_id="o1", stage="reserve-inventory", job_key=2,
-                               process_instance_key=99, duration_s=3.0))
+                               process_instance_key=99))
     changed = state.apply(PaymentDeclined(at=T0, order_id="o1", job_key=1, process_instance_key=99,
                                           payment_status="canceled"))
     assert changed == {"o1"}
