@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -18,9 +17,6 @@ from console.orders import OrderSummary
 from console.runtime import ConsoleRuntime
 from console.settings import Settings
 from workers.stages import DECLINE_STAGES, STAGES, STATUS_PAYMENT_DECLINED
-
-#: The environment variable through which the embedded shop declines a share of demo orders.
-DECLINE_RATE_ENV = "MEDCAM_DEMO_DECLINE_RATE"
 
 
 def critical_path_s(process: str, delays: tuple[float, ...]) -> float:
@@ -66,22 +62,6 @@ async def run_bench(
         raise ValueError("--decline-rate needs --process parallel (the seed's process has no declined path)")
     if not 0.0 <= decline_rate <= 1.0:
         raise ValueError("--decline-rate must be between 0 and 1")
-    # The embedded child inherits the environment; set before it starts, restored after.
-    previous_rate = os.environ.get(DECLINE_RATE_ENV)
-    os.environ[DECLINE_RATE_ENV] = str(decline_rate)
-    try:
-        return await _run(orders, concurrency, delays, timeout_s, data_dir, submitters, process, decline_rate)
-    finally:
-        if previous_rate is None:
-            os.environ.pop(DECLINE_RATE_ENV, None)
-        else:
-            os.environ[DECLINE_RATE_ENV] = previous_rate
-
-
-async def _run(
-    orders: int, concurrency: int, delays: tuple[float, ...], timeout_s: float, data_dir: Path | None,
-    submitters: int, process: str, decline_rate: float,
-) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="medcam-bench-") as tmp:
         settings = Settings(
             data_dir=data_dir or Path(tmp),
@@ -93,7 +73,8 @@ async def _run(
             # One console: no rival claim can land, so the claim is read back at once.
             claim_settle_s=0.0,
             process=process,
-            demo_decline_rate=decline_rate,  # type: ignore[call-arg]  # the shop's setting, when it has one
+            # MEDCAM_DEMO_DECLINE_RATE: the embedded shop declines that share of the payments.
+            demo_decline_rate=decline_rate,  # type: ignore[call-arg]  # the shop engineer's setting
         )
         runtime = ConsoleRuntime(settings, workers=True, auto_start=False, feeds=False)
         await runtime.start()
