@@ -116,6 +116,11 @@ class SlackNotifier:
         text, blocks = slack_blocks.workflow_error(stage, order_id, self._admin_url, error)
         self._enqueue(_Post(order_id, blocks[0]["text"]["text"], _ready(text, blocks)))
 
+    def notice(self, order_id: str, title: str, detail: str) -> None:
+        """Any other message about an order: a header, the order and one line of detail."""
+        text, blocks = slack_blocks.notice(title, order_id, self._admin_url, detail)
+        self._enqueue(_Post(order_id, title, _ready(text, blocks)))
+
     # ------------------------------------------------------------------ queue
     def _enqueue(self, post: _Post) -> None:
         if self._client is None:

@@ -130,3 +130,13 @@ def workflow_error(stage: Stage, order_id: str, admin_url: str | None, error: st
         {"type": "section", "text": _text(f"*Error:*\n```{error[:2800]}```")},
     ]
     return f"{title}: order {order_id}. {error[:500]}", blocks
+
+
+def notice(title: str, order_id: str, admin_url: str | None, detail: str) -> tuple[str, Blocks]:
+    """A plain message: header, the order (linked), one line of detail."""
+    blocks: Blocks = [
+        _header(title),
+        {"type": "section", "fields": [_text(f"*Order:*\n{order_link(admin_url, order_id, order_id)}")]},
+        {"type": "context", "elements": [_text(detail)]},
+    ]
+    return f"{title}: order {order_id}. {detail}", blocks

@@ -18,7 +18,7 @@ def stage_bar(progress: StageProgress, now: datetime, width: int = WIDTH) -> Tex
     if progress.state == FAILED:
         return Text("✖ failed"[:width].ljust(width), style="bold red")
     if progress.state == DECLINED:
-        return Text("⊘ declined"[:width].ljust(width), style="magenta")
+        return Text("⊘ decline"[:width].ljust(width), style="magenta")
     if progress.state == CANCELLED:
         return Text("– cancel"[:width].ljust(width), style="dim")
     if progress.state == RUNNING:

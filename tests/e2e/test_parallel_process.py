@@ -16,6 +16,7 @@ from console.events import (
     CallbackAttempt,
     IncidentRaised,
     InstanceStarted,
+    JobFailed,
     PaymentDeclined,
     SlackSent,
     StageCompleted,
@@ -34,6 +35,8 @@ class DecliningMedusa:
     def __init__(self, shop_url: str) -> None:
         self.shop_url = shop_url
         self.declined: set[str] = set()
+        self.unreadable: set[str] = set()
+        self.order_reads = 0
         self.app = Starlette(routes=[Route("/{path:path}", self.forward, methods=["GET", "POST"])])
 
     async def forward(self, request: Request) -> Response:
@@ -44,7 +47,12 @@ class DecliningMedusa:
             )
         body = upstream.content
         parts = request.url.path.strip("/").split("/")
-        if request.method == "GET" and parts[:2] == ["admin", "orders"] and len(parts) == 3 and parts[2] in self.declined:
+        one_order = request.method == "GET" and parts[:2] == ["admin", "orders"] and len(parts) == 3
+        if one_order and "payment_status" in request.query_params.get("fields", ""):
+            self.order_reads += 1  # the workers' read (the console's own reads do not ask for it)
+            if parts[2] in self.unreadable:
+                return Response('{"message": "unavailable"}', 503, media_type="application/json")
+        if one_order and parts[2] in self.declined:
             data = upstream.json()
             data["order"]["payment_status"] = "canceled"
             body = json.dumps(data).encode()
@@ -125,3 +133,36 @@ async def test_parallel_orders_complete_and_a_declined_one_releases_and_ends_dec
         assert titles.count("🎉 Order Complete - Stage 3/3") == 2
         assert titles.count("💳 Payment Verified - Stage 1/3") == 2
         assert titles.count("🚫 Payment Declined - Stage 3/3") == 1
+
+
+async def test_payment_that_cannot_be_checked_fails_the_job_until_an_incident(tmp_path, backends, asgi_server):
+    medusa = DecliningMedusa(backends.shop_url)
+    async with asgi_server(medusa.app) as medusa_url:
+        settings = fast_settings(tmp_path, backends, medusa_backend_url=medusa_url, process="parallel")
+        async with running_console(settings) as (runtime, events):
+            order_id = (await runtime.demo.create())["id"]
+            medusa.unreadable.add(order_id)
+            runtime.feed.poke()
+            [raised] = await events.wait_for(lambda: events.of(IncidentRaised, order_id=order_id), within=30)
+            failed = events.of(JobFailed, order_id=order_id, stage="verify-payment")
+            assert [f.retries_left for f in failed] == [2, 1, 0]
+            assert medusa.order_reads == 3  # one read per attempt, no Slack configured
+            assert raised.stage == "verify-payment"
+            assert raised.error == f"cannot check the payment: reading order {order_id}: HTTP 503"
+            assert events.of(PaymentDeclined) == []
+            ok = [e.status for e in events.of(CallbackAttempt, order_id=order_id) if e.ok]
+            assert "payment_verified" not in ok  # no stage is reported done that was not checked
+
+
+async def test_the_seed_process_never_reads_the_payment(tmp_path, backends, asgi_server):
+    medusa = DecliningMedusa(backends.shop_url)
+    async with asgi_server(medusa.app) as medusa_url:
+        settings = fast_settings(tmp_path, backends, medusa_backend_url=medusa_url)  # MEDCAM_PROCESS=poc
+        async with running_console(settings) as (runtime, events):
+            order_id = (await runtime.demo.create())["id"]
+            medusa.declined.add(order_id)
+            runtime.feed.poke()
+            await events.wait_for(lambda: events.of(StageCompleted, order_id=order_id, stage="send-notification"))
+            order = await runtime.medusa.get_order(order_id)
+            assert order["metadata"]["workflow_status"] == "completed"
+            assert medusa.order_reads == 0 and events.of(PaymentDeclined) == []

@@ -70,6 +70,20 @@ async def test_stage_messages_keep_the_seed_titles_with_progress_and_warehouse(a
     assert slack.stats.sent == 4 and slack.stats.failed == 0
 
 
+async def test_notice_is_a_plain_message_about_an_order(asgi_server):
+    hook = Webhook()
+    events: list = []
+    async with asgi_server(hook.app) as url:
+        slack = SlackNotifier(f"{url}{HOOK_PATH}", events.append, admin_url="http://admin/app")
+        slack.notice("order_5", "⏳ Order Stuck - Payment (Stage 1/3)", "Payment has been running for 60s")
+        assert await slack.drain(10)
+    [post] = hook.posts
+    assert _header(post) == "⏳ Order Stuck - Payment (Stage 1/3)"
+    assert "<http://admin/app/orders/order_5|order_5>" in hook.texts()[0]
+    assert post["blocks"][2]["elements"][0]["text"] == "Payment has been running for 60s"
+    assert [type(e) for e in events] == [SlackSent]
+
+
 async def test_order_created_message_carries_the_order_from_medusa(asgi_server, tmp_path):
     hook = Webhook()
     shop = ShopServer(tmp_path / "shop", port=0)
