@@ -109,7 +109,7 @@ class SlackNotifier:
     def stage_done(self, order_id: str, stage: Stage, detail: str, warehouse: str | None = None) -> None:
         """Announce that ``stage`` finished for ``order_id``."""
         text, blocks = slack_blocks.stage_done(stage, order_id, self._admin_url, detail, warehouse)
-        self._enqueue(_Post(order_id, f"{stage.slack_title} - {stage.progress}", _ready(text, blocks)))
+        self._enqueue(_Post(order_id, blocks[0]["text"]["text"], _ready(text, blocks)))
 
     def workflow_error(self, order_id: str, stage: Stage, error: str) -> None:
         """Announce that ``stage`` gave up for ``order_id``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workers.stages import SLACK_ERROR_TITLE, Stage
+from workers.stages import SLACK_ERROR_TITLE, STAGES, Stage
 
 #: Line items listed in the order message; the rest are counted.
 MAX_ITEMS = 10
@@ -104,10 +104,15 @@ def order_created(order: Mapping[str, Any], admin_url: str | None) -> tuple[str,
 
 def stage_done(stage: Stage, order_id: str, admin_url: str | None, detail: str,
                warehouse: str | None = None) -> tuple[str, Blocks]:
-    """A stage's message: the seed's title, a progress indicator, the warehouse for stage 2."""
-    title = f"{stage.slack_title} - {stage.progress}"
-    fields = [_text(f"*Order:*\n{order_link(admin_url, order_id, order_id)}"),
-              _text(f"*Progress:*\n{stage.progress_bar}")]
+    """A stage's message: the seed's title, a progress indicator, the warehouse for stage 2.
+
+    The payment-declined path's stages are no step of the three: no progress indicator.
+    """
+    on_path = stage in STAGES
+    title = f"{stage.slack_title} - {stage.progress}" if on_path else stage.slack_title
+    fields = [_text(f"*Order:*\n{order_link(admin_url, order_id, order_id)}")]
+    if on_path:
+        fields.append(_text(f"*Progress:*\n{stage.progress_bar}"))
     if warehouse:
         fields.append(_text(f"*Warehouse:*\n{warehouse}"))
     blocks: Blocks = [

@@ -132,7 +132,9 @@ async def test_parallel_orders_complete_and_a_declined_one_releases_and_ends_dec
             assert f"🛒 Order #{order['display_id']} created" in titles
         assert titles.count("🎉 Order Complete - Stage 3/3") == 2
         assert titles.count("💳 Payment Verified - Stage 1/3") == 2
-        assert titles.count("🚫 Payment Declined - Stage 3/3") == 1
+        assert titles.count("🚫 Payment Declined") == 1 and titles.count("↩️ Inventory Released") == 1
+        declined_post = hook.posts[titles.index("🚫 Payment Declined")]
+        assert "Progress" not in json.dumps(declined_post) and declined_id in json.dumps(declined_post)
 
 
 async def test_payment_that_cannot_be_checked_fails_the_job_until_an_incident(tmp_path, backends, asgi_server):
