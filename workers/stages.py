@@ -21,7 +21,8 @@ class Stage:
 
     number: int
     task_type: str
-    #: The service task's id in bpmn/order-fulfillment.bpmn (REST incidents name elements).
+    #: The service task's id in the process (REST incidents name elements); both processes
+    #: use the same ids for the seed's three stages.
     element_id: str
     label: str
     #: The callback status this stage reports; None for a stage that sends no callback.
@@ -103,7 +104,7 @@ DECLINE_STAGES: tuple[Stage, ...] = (
         message="Inventory reservation released at Mumbai warehouse",
         done_variable="inventoryReleased",
         time_variable="releasedAt",
-        default_delay_s=1.0,
+        default_delay_s=3.0,
         slack_title="↩️ Inventory Released",
         extra_outputs=(("warehouse", "Mumbai"),),
         delay_of=2,
