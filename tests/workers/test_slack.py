@@ -6,6 +6,8 @@ import json
 import logging
 
 import httpx
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -21,16 +23,37 @@ from workers.stages import STAGES
 HOOK_PATH = "/services/T0/B0/secret"
 
 
+def block_kit_problems(payload: dict) -> list[str]:
+    """What slack_sdk's Block Kit models find wrong with a webhook payload ([] when valid)."""
+    problems = [] if payload.get("text") else ["no fallback text"]
+    for block in payload.get("blocks", []):
+        try:
+            parsed = Block.parse(block)
+            parsed.validate_json()
+        except SlackObjectFormationError as exc:
+            problems.append(str(exc))
+            continue
+        if parsed.to_dict() != block:
+            problems.append(f"not a known block layout: {block}")
+    return problems
+
+
 class Webhook:
-    """A loopback Slack webhook: records each payload and answers with the next scripted reply."""
+    """A loopback Slack webhook: records each payload and answers with the next scripted reply.
+
+    Every payload is checked against slack_sdk's Block Kit models; ``invalid`` collects problems.
+    """
 
     def __init__(self, *replies: tuple[int, dict[str, str]]) -> None:
         self.replies = list(replies)
         self.posts: list[dict] = []
+        self.invalid: list[str] = []
         self.app = Starlette(routes=[Route(HOOK_PATH, self.post, methods=["POST"])])
 
     async def post(self, request: Request) -> PlainTextResponse:
-        self.posts.append(json.loads(await request.body()))
+        payload = json.loads(await request.body())
+        self.posts.append(payload)
+        self.invalid.extend(block_kit_problems(payload))
         status, headers = self.replies.pop(0) if self.replies else (200, {})
         return PlainTextResponse("ok" if status == 200 else "rate_limited", status_code=status, headers=headers)
 
@@ -68,6 +91,7 @@ async def test_stage_messages_keep_the_seed_titles_with_progress_and_warehouse(a
     assert "reserve-inventory" in texts[3] and "status callback failed: HTTP 500" in texts[3]
     assert [type(e) for e in events] == [SlackSent] * 4
     assert slack.stats.sent == 4 and slack.stats.failed == 0
+    assert hook.invalid == []
 
 
 async def test_notice_is_a_plain_message_about_an_order(asgi_server):
@@ -78,6 +102,7 @@ async def test_notice_is_a_plain_message_about_an_order(asgi_server):
         slack.notice("order_5", "⏳ Order Stuck - Payment (Stage 1/3)", "Payment has been running for 60s")
         assert await slack.drain(10)
     [post] = hook.posts
+    assert hook.invalid == []
     assert _header(post) == "⏳ Order Stuck - Payment (Stage 1/3)"
     assert "<http://admin/app/orders/order_5|order_5>" in hook.texts()[0]
     assert post["blocks"][2]["elements"][0]["text"] == "Payment has been running for 60s"
@@ -102,7 +127,7 @@ async def test_order_created_message_carries_the_order_from_medusa(asgi_server, 
             await slack.aclose()
     finally:
         await shop.stop()
-    assert len(hook.posts) == 1
+    assert len(hook.posts) == 1 and hook.invalid == []
     post = hook.posts[0]
     text = hook.texts()[0]
     assert _header(post) == f"🛒 Order #{order['display_id']} created"
@@ -205,3 +230,15 @@ async def test_disabled_without_webhook():
     slack.stage_done("order_9", STAGES[0], "ok")
     slack.order_created("order_9")
     assert not slack.enabled and events == [] and slack.stats.queued == 0
+
+
+def test_long_values_stay_within_block_kit_limits():
+    from workers import slack_blocks
+
+    many = {"id": "order_1", "display_id": 1, "currency_code": "inr", "total": 1,
+            "items": [{"title": "Mug " * 20, "quantity": 1, "unit_price": 1}] * 40}
+    _, blocks = slack_blocks.order_created(many, None)
+    assert block_kit_problems({"text": "t", "blocks": blocks}) == []
+    assert "…and 30 more" in json.dumps(blocks, ensure_ascii=False)
+    _, blocks = slack_blocks.workflow_error(STAGES[2], "order_1", None, "e" * 10_000)
+    assert block_kit_problems({"text": "t", "blocks": blocks}) == []
