@@ -7,8 +7,9 @@ from urllib.parse import quote
 
 import httpx
 
-#: Medusa 2 detail fields: the defaults (totals) plus payment status, items, address, customer.
-ORDER_FIELDS = "+payment_status,*items,*shipping_address,*customer"
+#: Medusa 2 detail fields: the defaults (totals, items, addresses) plus what the payment check
+#: and the Slack order message need; "+" adds to the defaults (as the console's own reads do).
+ORDER_FIELDS = "+display_id,+email,+currency_code,+payment_status,*items,*shipping_address,*customer"
 
 #: Medusa 2 ``payment_status`` values that mean the payment was declined.
 DECLINED_PAYMENT_STATUSES = frozenset({"canceled"})
