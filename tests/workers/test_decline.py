@@ -63,3 +63,34 @@ def test_task_concurrency_parses_a_default_and_per_task_limits() -> None:
 def test_bad_task_concurrency_says_why(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_task_concurrency(text)
+
+
+@pytest.mark.parametrize("mode", ["demo", "admin"])
+async def test_the_shop_keeps_payment_declined_as_a_final_state(tmp_path, mode: str) -> None:
+    """Through the real shop (its /demo route, or the Admin API merge): nothing moves a
+    declined order on, and a declined payment never undoes a completed order."""
+    import httpx
+
+    from shop.server import ShopServer
+    from tests.shop.conftest import create_order, load_catalogue
+    from workers.callback import CallbackPolicy, StatusCallback
+
+    shop = ShopServer(tmp_path / "shop", port=0)
+    await shop.start()
+    try:
+        async with httpx.AsyncClient(base_url=shop.url, timeout=10) as admin:
+            catalogue = await load_catalogue(admin)
+            declined, completed = [await create_order(admin, catalogue) for _ in range(2)]
+            callback = StatusCallback(admin, shop.url, lambda e: None, CallbackPolicy(timeout_s=5), mode=mode)
+            for status in ("inventory_reserved", "payment_declined", "completed", "inventory_reserved"):
+                await callback.send(declined["id"], "stage", status, f"message for {status}", 7)
+            for status in ("completed", "payment_declined"):
+                await callback.send(completed["id"], "stage", status, f"message for {status}", 8)
+            declined = (await admin.get(f"/admin/orders/{declined['id']}")).json()["order"]
+            completed = (await admin.get(f"/admin/orders/{completed['id']}")).json()["order"]
+    finally:
+        await shop.stop()
+    assert declined["metadata"]["workflow_status"] == "payment_declined"
+    assert declined["metadata"]["workflow_message"] == "message for payment_declined"
+    assert declined["status"] == "pending"
+    assert completed["metadata"]["workflow_status"] == "completed" and completed["status"] == "completed"
