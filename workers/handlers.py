@@ -89,7 +89,8 @@ class StageHandler:
         if stage.task_type == VERIFY_PAYMENT:
             self._slack.order_created(order_id)
         reading = None
-        if self._orders is not None and stage.task_type == VERIFY_PAYMENT and job.bpmn_process_id in DECLINE_AWARE_PROCESSES:
+        checks_payment = stage.task_type == VERIFY_PAYMENT and job.bpmn_process_id in DECLINE_AWARE_PROCESSES
+        if self._orders is not None and checks_payment:
             # Read the order while the stage works, so the check costs no extra time.
             reading = asyncio.ensure_future(self._orders(order_id))
             reading.add_done_callback(_observe)

@@ -1,4 +1,4 @@
-"""Runs the three fulfillment workers on one gRPC channel and keeps them alive."""
+"""Runs the fulfillment workers (one per task type of the process) on one gRPC channel, kept alive."""
 
 from __future__ import annotations
 
@@ -112,7 +112,8 @@ class _DrainableWorker(ZeebeWorker):
 
 
 class FulfillmentWorkers:
-    """The verify-payment, reserve-inventory and send-notification workers.
+    """The verify-payment, reserve-inventory and send-notification workers (and, for the
+    parallel process, release-inventory and notify-payment-declined).
 
     A pyzeebe worker cannot be restarted once stopped and may give up after connection
     errors, so this runner supervises it and builds a new one (on a new channel) when
