@@ -9,6 +9,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from slack_sdk.webhook import WebhookClient
@@ -189,7 +190,7 @@ class SlackNotifier:
                 self._on_event(SlackSent(at=self._now(), order_id=post.order_id, title=post.title))
                 return
             if response.status_code == 429 and attempt < self._rate_limit_attempts:
-                wait = _retry_after(response.headers)
+                wait = retry_after_s(response.headers, self._now())
                 if wait is not None and wait <= self._max_retry_after_s:
                     log.info("slack rate limited; waiting %.1f s (Retry-After)", wait)
                     await asyncio.sleep(wait)
@@ -213,16 +214,24 @@ def _ready(text: str, blocks: slack_blocks.Blocks) -> Build:
     return build
 
 
-def _retry_after(headers: dict[str, Any] | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds form), or None."""
+def retry_after_s(headers: dict[str, Any] | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None."""
     for name, value in (headers or {}).items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list | tuple) and value else value
+        if name.lower() != "retry-after":
+            continue
+        raw = str(value[0] if isinstance(value, list | tuple) and value else value).strip()
+        try:
+            seconds = float(raw)
+        except ValueError:
             try:
-                seconds = float(str(raw).strip())
-            except ValueError:
+                when = parsedate_to_datetime(raw)
+            except (TypeError, ValueError):
                 return None
-            return seconds if seconds >= 0 else None
+            if when.tzinfo is None:
+                return None
+            seconds = (when - (now or datetime.now(UTC))).total_seconds()
+            return max(0.0, seconds)
+        return seconds if seconds >= 0 else None
     return None
 
 

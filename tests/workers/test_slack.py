@@ -17,7 +17,7 @@ from shop.server import ShopServer
 from tests.shop.conftest import create_order, load_catalogue
 from workers.events import SlackDropped, SlackFailed, SlackSent
 from workers.medusa_order import OrderReader
-from workers.slack import SlackNotifier
+from workers.slack import SlackNotifier, retry_after_s
 from workers.stages import STAGES
 
 HOOK_PATH = "/services/T0/B0/secret"
@@ -242,3 +242,15 @@ def test_long_values_stay_within_block_kit_limits():
     assert "…and 30 more" in json.dumps(blocks, ensure_ascii=False)
     _, blocks = slack_blocks.workflow_error(STAGES[2], "order_1", None, "e" * 10_000)
     assert block_kit_problems({"text": "t", "blocks": blocks}) == []
+
+
+def test_retry_after_in_seconds_or_as_an_http_date():
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 7, 13, 0, 0, tzinfo=UTC)
+    assert retry_after_s({"Retry-After": "2"}, now) == 2.0
+    assert retry_after_s({"retry-after": ["0.5"]}, now) == 0.5
+    assert retry_after_s({"Retry-After": "Mon, 07 Dec 2026 13:00:30 GMT"}, now) == 30.0
+    assert retry_after_s({"Retry-After": "Mon, 07 Dec 2026 12:59:00 GMT"}, now) == 0.0
+    for bad in ({"Retry-After": "soon"}, {"Retry-After": "-3"}, {}, None):
+        assert retry_after_s(bad, now) is None
