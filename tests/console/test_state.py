@@ -126,3 +126,12 @@ def test_declined_payment_is_its_own_final_state():
                   SlackDropped(at=T0, order_id="o1", title="t", dropped_total=1)):
         state.apply(event)
     assert state.slack == {"sent": 1, "failed": 1, "dropped": 1}
+
+
+def test_a_declined_stage_is_drawn_as_declined():
+    from console.state import DECLINED
+    from console.widgets.stage_bar import stage_bar
+
+    bar = stage_bar(StageProgress(DECLINED), T0)
+    assert bar.plain.strip() == "⊘ decline" and len(bar.plain) == 9
+    assert bar.plain != stage_bar(StageProgress(CANCELLED), T0).plain
