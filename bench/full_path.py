@@ -16,7 +16,21 @@ from console.fulfillment import FulfillmentError
 from console.orders import OrderSummary
 from console.runtime import ConsoleRuntime
 from console.settings import Settings
-from workers.stages import STAGES
+from workers.stages import DECLINE_STAGES, STAGES, STATUS_PAYMENT_DECLINED
+
+
+def critical_path_s(process: str, delays: tuple[float, ...]) -> float:
+    """Seconds of simulated work on the longest path of a completed order."""
+    verify, reserve, notify = delays
+    if process == "parallel":
+        return max(verify, reserve) + notify
+    return verify + reserve + notify
+
+
+def declined_path_s(delays: tuple[float, ...]) -> float:
+    """Seconds of simulated work of a declined order: the join, then release and notify."""
+    verify, reserve, notify = delays
+    return max(verify, reserve) + reserve + notify
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -34,12 +48,20 @@ async def run_bench(
     timeout_s: float = 600.0,
     data_dir: Path | None = None,
     submitters: int = 1,
+    process: str = "poc",
+    decline_rate: float = 0.0,
 ) -> dict[str, Any]:
     """Create ``orders`` orders, then time create-instance → last stage done for each.
 
     ``submitters`` play that many ``order.placed`` subscribers, each starting orders one
     after another; together they keep at most ``concurrency`` orders in flight.
+    ``decline_rate`` asks the embedded shop (MEDCAM_DEMO_DECLINE_RATE) to decline that
+    share of the demo orders' payments; only the parallel process has that path.
     """
+    if decline_rate and process != "parallel":
+        raise ValueError("--decline-rate needs --process parallel (the seed's process has no declined path)")
+    if not 0.0 <= decline_rate <= 1.0:
+        raise ValueError("--decline-rate must be between 0 and 1")
     with tempfile.TemporaryDirectory(prefix="medcam-bench-") as tmp:
         settings = Settings(
             data_dir=data_dir or Path(tmp),
@@ -50,18 +72,21 @@ async def run_bench(
             auto_start=False,
             # One console: no rival claim can land, so the claim is read back at once.
             claim_settle_s=0.0,
+            process=process,
+            # MEDCAM_DEMO_DECLINE_RATE: the embedded shop declines that share of the payments.
+            demo_decline_rate=decline_rate,  # type: ignore[call-arg]  # the shop engineer's setting
         )
         runtime = ConsoleRuntime(settings, workers=True, auto_start=False, feeds=False)
         await runtime.start()
         try:
-            return await _measure(runtime, orders, concurrency, delays, timeout_s, submitters)
+            return await _measure(runtime, orders, concurrency, delays, timeout_s, submitters, process, decline_rate)
         finally:
             await runtime.stop()
 
 
 async def _measure(
     runtime: ConsoleRuntime, count: int, concurrency: int, delays: tuple[float, ...], timeout_s: float,
-    submitters: int = 1,
+    submitters: int = 1, process: str = "poc", decline_rate: float = 0.0,
 ) -> dict[str, Any]:
     assert runtime.demo is not None and runtime.fulfillment is not None and runtime.medusa is not None
     creating = asyncio.Semaphore(8)
@@ -72,7 +97,7 @@ async def _measure(
 
     made = await asyncio.gather(*(create() for _ in range(count)))
     orders = [OrderSummary.from_medusa(o) for o in made]
-    last_stage = STAGES[-1].task_type
+    last_stages = {STAGES[-1].task_type, DECLINE_STAGES[-1].task_type}
     started: dict[str, float] = {}
     finished: dict[str, float] = {}
     failed: list[str] = []
@@ -80,7 +105,7 @@ async def _measure(
     all_done = asyncio.Event()
 
     def on_event(event: Event) -> None:
-        if isinstance(event, StageCompleted) and event.stage == last_stage and event.order_id in started:
+        if isinstance(event, StageCompleted) and event.stage in last_stages and event.order_id in started:
             finished.setdefault(event.order_id, time.perf_counter())
             done_events[event.order_id].set()
             if len(finished) + len(failed) == count:
@@ -131,19 +156,29 @@ async def _measure(
     starters.cancel()
     await asyncio.gather(starters, return_exceptions=True)
 
-    completed = 0
+    completed_ids: set[str] = set()
+    declined_ids: set[str] = set()
     for order in orders:
         data = await runtime.medusa.get_order(order.id)
-        if data.get("status") == "completed" and (data.get("metadata") or {}).get("workflow_status") == "completed":
-            completed += 1
+        status = (data.get("metadata") or {}).get("workflow_status")
+        if data.get("status") == "completed" and status == "completed":
+            completed_ids.add(order.id)
+        elif status == STATUS_PAYMENT_DECLINED:
+            declined_ids.add(order.id)
     incidents = len(await runtime.rest.active_incidents()) if runtime.rest else 0
-    latencies = [(finished[o] - started[o]) * 1000 for o in finished]
-    work_ms = sum(delays) * 1000
-    overheads = [max(0.0, lat - work_ms) for lat in latencies]
+    latency_of = {o: (finished[o] - started[o]) * 1000 for o in finished}
+    latencies = list(latency_of.values())
+    critical_ms = critical_path_s(process, delays) * 1000
+    declined_ms = declined_path_s(delays) * 1000
+    overheads = [max(0.0, lat - (declined_ms if o in declined_ids else critical_ms)) for o, lat in latency_of.items()]
+    completed_p50 = _percentile([lat for o, lat in latency_of.items() if o in completed_ids], 50)
     return {
         "orders": count,
-        "completed": completed,
+        "completed": len(completed_ids),
+        "declined": len(declined_ids),
         "incidents": incidents,
+        "process": process,
+        "decline_rate": decline_rate,
         "concurrency": concurrency,
         "submitters": max(1, submitters),
         "delays_s": list(delays),
@@ -154,6 +189,9 @@ async def _measure(
             "p95": round(_percentile(latencies, 95), 2),
             "p99": round(_percentile(latencies, 99), 2),
         },
+        # Latency p50 of completed orders over the process's critical path of simulated work
+        # (1.0 = no waiting beyond the stages' own time); null with zero delays.
+        "inflation": round(completed_p50 / critical_ms, 4) if critical_ms > 0 and completed_ids else None,
         "start_errors": failed[:5],
         "overhead_ms": {"p50": round(_percentile(overheads, 50), 2), "p99": round(_percentile(overheads, 99), 2)},
         # Where the time goes: CPU per order in this process (workers, clients) and in the

@@ -41,6 +41,16 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
+    return value
+
+
 def _positive(text: str) -> int:
     value = _non_negative(text)
     if value == 0:
@@ -96,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--submitters", type=_positive, default=1, metavar="S",
                        help="order.placed subscribers starting orders side by side (default 1), "
                             "sharing the --concurrency limit")
+    bench.add_argument("--process", choices=("poc", "parallel"), default="poc",
+                       help="the seed's process (poc, default) or verify and reserve in parallel")
+    bench.add_argument("--decline-rate", type=_rate, default=0.0, metavar="R",
+                       help="share of demo orders (0 to 1) whose payment the shop declines; needs --process parallel")
     bench.add_argument("--json", action="store_true", help="print only the JSON object")
     bench.add_argument("--engine-only", action="store_true",
                        help="measure the embedded engine alone: --orders instances of a one-service-task "
@@ -260,14 +274,19 @@ def _run_bench(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(result, indent=None if args.json else 2))
         return 0 if result["completed"] == result["instances"] else 1
     delays = getattr(args, "delays", None) or parse_delays("seed")
+    if args.decline_rate and args.process != "parallel":
+        return _fail("--decline-rate needs --process parallel (the seed's process has no payment-declined path)")
     try:
         result = run(run_bench(args.orders or 100, args.concurrency, delays, timeout_s=args.timeout,
-                               submitters=args.submitters))
+                               submitters=args.submitters, process=args.process, decline_rate=args.decline_rate))
     except StartupError as exc:
         return _fail(str(exc))
     text = json.dumps(result, indent=None if args.json else 2)
     print(text)
-    return 0 if result["completed"] == result["orders"] else 1
+    if args.decline_rate and result["declined"] == 0 and result["orders"] >= 20:
+        print("medcam-console: note: the shop declined no payment (does it support MEDCAM_DEMO_DECLINE_RATE?)",
+              file=sys.stderr)
+    return 0 if result["completed"] + result["declined"] == result["orders"] else 1
 
 
 def _run_engine(args: argparse.Namespace, settings: Settings) -> int:

@@ -62,7 +62,9 @@ class FulfillmentService:
         console_id: str | None = None,
         claim_settle_s: float = 1.0,
         claim_ttl_s: float = 60.0,
+        process_id: str = ORDER_PROCESS_ID,
     ) -> None:
+        self.process_id = process_id
         self._zeebe = zeebe
         self._rest = rest
         self._medusa = medusa
@@ -169,7 +171,7 @@ class FulfillmentService:
         )
         try:
             key = await self._zeebe.create_instance(
-                ORDER_PROCESS_ID, {"orderId": order.id, "timestamp": started_at}
+                self.process_id, {"orderId": order.id, "timestamp": started_at}
             )
         except BackendError as exc:
             await self._record_start_error(order, str(exc))
@@ -194,7 +196,7 @@ class FulfillmentService:
     async def _instance_since(self, order: OrderSummary, claim: Claim) -> int | None:
         """The instance a stale claim's console created for ``order``, if the engine has one."""
         try:
-            items = await self._rest.instances_with_variable(ORDER_PROCESS_ID, "orderId", order.id)
+            items = await self._rest.instances_with_variable(self.process_id, "orderId", order.id)
         except BackendError as exc:
             raise FulfillmentError(
                 f"order {order.label} has a stale claim by {claim.owner} and the engine cannot be "

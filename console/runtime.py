@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import grpc
 
-from bpmn import ORDER_FULFILLMENT
+from bpmn import PROCESSES
 from console.backend_monitor import BackendMonitor, reason_of
 from console.bus import EventBus
 from console.clients.camunda_rest import CamundaRest
@@ -65,6 +65,8 @@ class ConsoleRuntime:
         #: False: use the embedded engine and shop only if they already run (the CLI verbs).
         self.spawn = spawn
         self.deploy = deploy
+        #: The BPMN file deployed and the process id started (MEDCAM_PROCESS).
+        self.bpmn_file, self.process_id = PROCESSES[settings.process]
         self.now = now or (lambda: datetime.now(UTC))
         self.bus = EventBus()
         self.state = ConsoleState()
@@ -160,7 +162,7 @@ class ConsoleRuntime:
         try:
             step = f"reach Zeebe at {self._target.describe()}"
             await self.zeebe.topology()
-            step = f"deploy {ORDER_FULFILLMENT.name}"
+            step = f"deploy {self.bpmn_file.name}"
             if self.deploy:
                 await self._deploy()
         except BackendError as exc:
@@ -190,6 +192,7 @@ class ConsoleRuntime:
         self.fulfillment = FulfillmentService(
             self.zeebe, self.rest or _NoRest(), self.medusa, self.bus, now=self.now,
             console_id=s.console_id, claim_settle_s=s.claim_settle_s, claim_ttl_s=s.claim_ttl_s,
+            process_id=self.process_id,
         )
         self.demo = DemoOrderMaker(self.medusa)
         if self.with_feeds:
@@ -205,7 +208,7 @@ class ConsoleRuntime:
         if self.with_workers:
             self.workers = FulfillmentWorkers(
                 s.worker_settings(medusa_url), self.channel_factory, self.bus.publish, now=self.now,
-                callback_auth=self.medusa.auth,
+                callback_auth=self.medusa.auth, medusa_auth=self.medusa.auth,
             )
         if s.metrics_port is not None:
             self._serve_metrics(s.metrics_port, s.metrics_host)
@@ -325,7 +328,7 @@ class ConsoleRuntime:
     async def _deploy(self) -> None:
         """Deploy the process (again): an engine started after the console, or afresh, needs it."""
         assert self.zeebe is not None
-        await self.zeebe.deploy(ORDER_FULFILLMENT)
+        await self.zeebe.deploy(self.bpmn_file)
 
     async def _supervise_embedded(self) -> None:
         """Start the embedded child again when it dies, and say so in the header."""

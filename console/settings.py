@@ -18,7 +18,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 
 from workers.callback import CallbackPolicy
-from workers.settings import SEED_JOB_RETRY_BACKOFF_MS, WorkerSettings
+from workers.settings import (
+    DEFAULT_TASK_CONCURRENCY,
+    SEED_JOB_RETRY_BACKOFF_MS,
+    WorkerSettings,
+    parse_task_concurrency,
+)
 from workers.stages import SEED_DELAYS_S, parse_delays
 
 #: The seed's callback schedule (3 attempts, 1 s then 2 s, 5 s each): the settings' defaults.
@@ -122,6 +127,24 @@ class Settings(BaseSettings):
     #: On SIGTERM, headless workers let running jobs finish this long, then hand the rest back.
     shutdown_grace_s: float = Field(30.0, ge=0, le=3600, validation_alias=_env("MEDCAM_SHUTDOWN_GRACE_S"))
 
+    #: Which process the console deploys and starts: the seed's ("poc") or "parallel".
+    process: Literal["poc", "parallel"] = Field("poc", validation_alias=_env("MEDCAM_PROCESS"))
+    #: Jobs per task type running at once: "N" and/or "task-type=N,...".
+    task_concurrency: Annotated[tuple[int, tuple[tuple[str, int], ...]], NoDecode] = Field(
+        default=(DEFAULT_TASK_CONCURRENCY, ()), validation_alias=_env("MEDCAM_TASK_CONCURRENCY")
+    )
+    #: Slack messages waiting to be posted before the oldest is dropped.
+    slack_queue_size: int = Field(1000, ge=1, le=1_000_000, validation_alias=_env("MEDCAM_SLACK_QUEUE_SIZE"))
+
+    @field_validator("task_concurrency", mode="before")
+    @classmethod
+    def _concurrency(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_task_concurrency(value)
+        if isinstance(value, int):
+            return (value, ())
+        return value
+
     @field_validator("stage_delays", mode="before")
     @classmethod
     def _delays(cls, value: object) -> object:
@@ -201,6 +224,10 @@ class Settings(BaseSettings):
                 self.slack_webhook_url.get_secret_value() if self.slack_webhook_url else None
             ),
             slack_admin_url=self.slack_admin_url,
+            process=self.process,
+            default_task_concurrency=self.task_concurrency[0],
+            task_concurrency=self.task_concurrency[1],
+            slack_queue_size=self.slack_queue_size,
         )
 
     def secrets(self) -> list[str]:

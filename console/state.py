@@ -18,15 +18,27 @@ from console.events import (
     JobActivated,
     JobFailed,
     OrderSeen,
+    PaymentDeclined,
+    SlackDropped,
+    SlackFailed,
+    SlackSent,
     StageAbandoned,
     StageCompleted,
     StartFailed,
     WorkerStatus,
 )
 from console.orders import OrderSummary
-from workers.stages import STAGE_BY_TYPE, STAGES, STATUS_CANCELLED, STATUS_SEQUENCE
+from workers.stages import (
+    STAGE_BY_TYPE,
+    STAGES,
+    STATUS_CANCELLED,
+    STATUS_PAYMENT_DECLINED,
+    STATUS_SEQUENCE,
+)
 
 PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
+#: A stage that ended because the order's payment was declined (a final state of its own).
+DECLINED = "declined"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +101,8 @@ def stages_from_status(status: str | None) -> list[StageProgress]:
     """Per-stage progress as the metadata ``workflow_status`` implies it."""
     if status == STATUS_CANCELLED:
         return [StageProgress(CANCELLED) for _ in STAGES]
+    if status == STATUS_PAYMENT_DECLINED:
+        return [StageProgress(DECLINED) for _ in STAGES]
     done = STATUS_SEQUENCE.index(status) if status in STATUS_SEQUENCE else 0
     return [StageProgress(DONE if i < done else PENDING) for i in range(len(STAGES))]
 
@@ -113,6 +127,8 @@ class ConsoleState:
         self.callbacks: deque[CallbackAttempt] = deque(maxlen=max_callbacks)
         self.backends: dict[str, BackendStatus] = {}
         self.worker_state: str = "starting"
+        #: Slack posts since start: sent, failed, dropped (queue full).
+        self.slack: dict[str, int] = {"sent": 0, "failed": 0, "dropped": 0}
         self._instance_to_order: dict[int, str] = {}
         self._dirty: set[str] = set()
 
@@ -170,6 +186,15 @@ class ConsoleState:
     def _job_failed(self, e: JobFailed) -> set[str]:
         note = f"retries left {e.retries_left}" if e.retries_left else "no retries left"
         return self._set_stage(e.order_id, e.stage, StageProgress(FAILED, e.at, note=note))
+
+    def _payment_declined(self, e: PaymentDeclined) -> set[str]:
+        self._link(e.order_id, e.process_instance_key)
+        return self._set_stage(e.order_id, STAGES[0].task_type, StageProgress(DECLINED, e.at, note=e.payment_status))
+
+    def _slack_event(self, e: SlackSent | SlackFailed | SlackDropped) -> set[str]:
+        key = {SlackSent: "sent", SlackFailed: "failed", SlackDropped: "dropped"}[type(e)]
+        self.slack[key] += 1
+        return set()
 
     def _stage_abandoned(self, e: StageAbandoned) -> set[str]:
         return self._set_stage(e.order_id, e.stage, StageProgress(CANCELLED, e.at))
@@ -253,4 +278,8 @@ _HANDLERS = {
     CallbackAttempt: ConsoleState._callback,
     BackendStatus: ConsoleState._backend,
     WorkerStatus: ConsoleState._worker_status,
+    PaymentDeclined: ConsoleState._payment_declined,
+    SlackSent: ConsoleState._slack_event,
+    SlackFailed: ConsoleState._slack_event,
+    SlackDropped: ConsoleState._slack_event,
 }

@@ -15,6 +15,8 @@ WORKFLOW_SEQUENCE: tuple[str, ...] = (STARTED, PAYMENT_VERIFIED, INVENTORY_RESER
 CANCELLED = "cancelled"
 #: Medusa's own order status for a cancelled order.
 ORDER_CANCELED = "canceled"
+#: The final status of an order whose payment was declined (the parallel process ends there).
+PAYMENT_DECLINED = "payment_declined"
 
 
 class StageOrder:
@@ -35,6 +37,10 @@ class StageOrder:
             return "the order is canceled; status callbacks no longer apply"
         if current == CANCELLED and incoming != CANCELLED:
             return "the order's workflow was cancelled; status callbacks no longer apply"
+        if current == PAYMENT_DECLINED and incoming not in (PAYMENT_DECLINED, CANCELLED):
+            return "the order's payment was declined; its workflow has ended"
+        if incoming == PAYMENT_DECLINED and current == self.sequence[-1]:
+            return f"the order is already {current}; a declined payment no longer applies"
         if not isinstance(current, str):
             return None
         now, new = self._rank.get(current), self._rank.get(incoming)

@@ -112,6 +112,25 @@ class SlackFailed(WorkerEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class SlackDropped(WorkerEvent):
+    """The Slack queue was full: its oldest message was dropped unsent."""
+
+    order_id: str
+    title: str
+    dropped_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentDeclined(WorkerEvent):
+    """verify-payment found the order's payment declined and threw PAYMENT_DECLINED."""
+
+    order_id: str
+    job_key: int
+    process_instance_key: int
+    payment_status: str
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerStatus(WorkerEvent):
     """The worker runner's health: running, reconnecting or stopped."""
 

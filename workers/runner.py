@@ -1,4 +1,4 @@
-"""Runs the three fulfillment workers on one gRPC channel and keeps them alive."""
+"""Runs the fulfillment workers (one per task type of the process) on one gRPC channel, kept alive."""
 
 from __future__ import annotations
 
@@ -14,20 +14,29 @@ from pyzeebe import Job, JobController, ZeebeWorker
 from pyzeebe.errors import JobAlreadyDeactivatedError, JobNotFoundError
 from pyzeebe.proto import gateway_pb2, gateway_pb2_grpc
 
+from bpmn import PAYMENT_DECLINED
 from workers.callback import CallbackFailed, StatusCallback
 from workers.events import (
     EventSink,
     IncidentRaised,
     JobFailed,
     JobHandedBack,
+    PaymentDeclined,
     StageAbandoned,
     WorkerStatus,
 )
-from workers.handlers import MissingOrderId, StageAbandonedError, StageHandler
+from workers.handlers import (
+    MissingOrderId,
+    PaymentCheckFailed,
+    PaymentDeclinedError,
+    StageAbandonedError,
+    StageHandler,
+)
 from workers.http import BoundedAsyncClient
+from workers.medusa_order import OrderReader
 from workers.settings import WorkerSettings
 from workers.slack import SlackNotifier
-from workers.stages import STAGE_BY_TYPE, STAGES
+from workers.stages import TASK_BY_TYPE
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +114,8 @@ class _DrainableWorker(ZeebeWorker):
 
 
 class FulfillmentWorkers:
-    """The verify-payment, reserve-inventory and send-notification workers.
+    """The verify-payment, reserve-inventory and send-notification workers (and, for the
+    parallel process, release-inventory and notify-payment-declined).
 
     A pyzeebe worker cannot be restarted once stopped and may give up after connection
     errors, so this runner supervises it and builds a new one (on a new channel) when
@@ -120,6 +130,7 @@ class FulfillmentWorkers:
         http: httpx.AsyncClient | None = None,
         now: Callable[[], datetime] | None = None,
         callback_auth: httpx.Auth | None = None,
+        medusa_auth: httpx.Auth | None = None,
     ) -> None:
         self.settings = settings
         self._channel_factory = channel_factory
@@ -138,8 +149,12 @@ class FulfillmentWorkers:
             secret=settings.callback_secret,
             mode=settings.callback_mode,
         )
+        # Reads orders for the payment check and the Slack order message (Admin API auth).
+        self.orders = OrderReader(self._http, settings.medusa_url, auth=medusa_auth or callback_auth,
+                                  timeout_s=settings.callback.timeout_s)
         self.slack = SlackNotifier(
-            settings.slack_webhook_url, on_event, settings.slack_admin_url, now=self._now
+            settings.slack_webhook_url, on_event, settings.slack_admin_url, now=self._now,
+            capacity=settings.slack_queue_size, orders=self.orders.get,
         )
         self._worker: ZeebeWorker | None = None
         self._channel: grpc.aio.Channel | None = None
@@ -161,7 +176,7 @@ class FulfillmentWorkers:
             self._channel = self._channel_factory()
             self._stub = gateway_pb2_grpc.GatewayStub(self._channel)
             self._worker = self._build_worker(self._channel)
-            self._status("running", f"{len(STAGES)} task types")
+            self._status("running", f"{len(self.settings.task_types)} task types")
             self._reconnect.clear()
             try:
                 if await self._work_until_reconnect(self._worker):
@@ -215,7 +230,7 @@ class FulfillmentWorkers:
         return True
 
     async def stop(self, grace_s: float | None = None) -> int:
-        """Stop activating jobs, let running jobs finish, close connections.
+        """Stop activating jobs, let running jobs finish, give Slack a moment, close connections.
 
         With ``grace_s``, jobs still running after that many seconds are handed back to
         Zeebe (FailJob with their retries unchanged and no back-off) so another worker
@@ -236,6 +251,7 @@ class FulfillmentWorkers:
             with contextlib.suppress(Exception):
                 await channel.close()
         self._retired.clear()
+        await self.slack.aclose()
         if self._own_http:
             await self._http.aclose()
         return handed_back
@@ -277,7 +293,8 @@ class FulfillmentWorkers:
             exception_handler=self._on_failure,
             stream_enabled=s.job_streaming,
         )
-        for stage in STAGES:
+        for task_type in s.task_types:
+            stage = TASK_BY_TYPE[task_type]
             handler = StageHandler(
                 stage,
                 s.delay_for(stage),
@@ -286,15 +303,16 @@ class FulfillmentWorkers:
                 self._on_event,
                 self._heartbeat,
                 now=self._now,
+                orders=self.orders.get,
             )
 
             worker.task(
                 stage.task_type,
                 variables_to_fetch=["orderId"],
                 timeout_ms=s.job_timeout_ms(stage),
-                max_jobs_to_activate=s.max_jobs_to_activate,
-                max_running_jobs=s.max_running_jobs,
-            )(job_task(self._tracked(handler)))
+                max_jobs_to_activate=min(s.max_jobs_to_activate, s.concurrency_of(task_type)),
+                max_running_jobs=s.concurrency_of(task_type),
+            )(job_task(self._tracked(_limited(handler, asyncio.Semaphore(s.concurrency_of(task_type))))))
         return worker
 
     def _tracked(self, handle: Callable[[Job], Awaitable[dict[str, object]]]):
@@ -324,7 +342,7 @@ class FulfillmentWorkers:
         """Extend the job's lock; False when Zeebe no longer knows the job."""
         if self._stub is None:
             return True
-        timeout = self.settings.job_timeout_ms(STAGE_BY_TYPE[job.type])
+        timeout = self.settings.job_timeout_ms(TASK_BY_TYPE[job.type])
         try:
             await self._stub.UpdateJobTimeout(
                 gateway_pb2.UpdateJobTimeoutRequest(jobKey=job.key, timeout=timeout), timeout=10
@@ -336,7 +354,7 @@ class FulfillmentWorkers:
         return True
 
     async def _on_failure(self, exc: Exception, job: Job, controller: JobController) -> None:
-        stage = STAGE_BY_TYPE.get(job.type)
+        stage = TASK_BY_TYPE.get(job.type)
         order_id = str(job.variables.get("orderId", "?"))
         stage_name = stage.task_type if stage else job.type
         if isinstance(exc, StageAbandonedError):
@@ -345,7 +363,10 @@ class FulfillmentWorkers:
         if isinstance(exc, JobHandedBackError):
             await self._hand_back(job, order_id, stage_name, str(exc))
             return
-        if isinstance(exc, CallbackFailed | MissingOrderId):
+        if isinstance(exc, PaymentDeclinedError):
+            await self._declined(exc, order_id, job, controller)
+            return
+        if isinstance(exc, CallbackFailed | MissingOrderId | PaymentCheckFailed):
             error = str(exc)
         else:
             log.error("stage %s crashed", stage_name, exc_info=exc)
@@ -381,7 +402,21 @@ class FulfillmentWorkers:
                 )
             )
             if stage is not None:
-                await self.slack.workflow_error(order_id, stage, error)
+                self.slack.workflow_error(order_id, stage, error)
+
+    async def _declined(self, exc: PaymentDeclinedError, order_id: str, job: Job, controller: JobController) -> None:
+        """ThrowError PAYMENT_DECLINED: the process's error boundary takes the order from here."""
+        try:
+            await controller.set_error_status(
+                str(exc), error_code=PAYMENT_DECLINED,
+                variables={"paymentDeclined": True, "paymentStatus": exc.payment_status},
+            )
+        except (JobNotFoundError, JobAlreadyDeactivatedError):
+            self._abandoned(order_id, job.type, job)
+            return
+        self._on_event(PaymentDeclined(at=self._now(), order_id=order_id, job_key=job.key,
+                                       process_instance_key=job.process_instance_key,
+                                       payment_status=exc.payment_status))
 
     async def _hand_back(self, job: Job, order_id: str, stage: str, reason: str) -> None:
         """Give the job back unfinished: its retries stay, and no back-off delays the next worker."""
@@ -434,6 +469,19 @@ def _close_later(channel: grpc.aio.Channel) -> None:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:200]
+
+
+def _limited(
+    handle: Callable[[Job], Awaitable[dict[str, object]]], limit: asyncio.Semaphore
+) -> Callable[[Job], Awaitable[dict[str, object]]]:
+    """``handle`` under a task type's concurrency limit; it holds for streamed jobs too,
+    which pyzeebe's max_running_jobs does not count."""
+
+    async def limited(job: Job) -> dict[str, object]:
+        async with limit:
+            return await handle(job)
+
+    return limited
 
 
 def job_task(handle: Callable[[Job], Awaitable[dict[str, object]]]):

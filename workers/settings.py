@@ -5,10 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workers.callback import CallbackPolicy
-from workers.stages import SEED_DELAYS_S, Stage
+from workers.stages import DECLINE_STAGES, SEED_DELAYS_S, STAGES, Stage
 
 #: The seed's FailJob back-off after a stage's callback gave up: 5 s.
 SEED_JOB_RETRY_BACKOFF_MS = 5000
+
+#: Jobs each task type may run at once unless MEDCAM_TASK_CONCURRENCY says otherwise: above
+#: 1,000 orders in flight at the seed's delays, so no order waits behind a job limit.
+DEFAULT_TASK_CONCURRENCY = 2000
+
+#: The task types each process needs workers for.
+PROCESS_TASK_TYPES: dict[str, tuple[str, ...]] = {
+    "poc": tuple(stage.task_type for stage in STAGES),
+    "parallel": tuple(stage.task_type for stage in (*STAGES, *DECLINE_STAGES)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +39,14 @@ class WorkerSettings:
     slack_admin_url: str | None = None
     worker_name: str = "medcam-console"
     max_jobs_to_activate: int = 32
-    #: Above max_jobs_to_activate so a full batch never makes the poller sleep (PYZEEBE.md).
-    max_running_jobs: int = 128
+    #: Jobs of one task type running at once (pyzeebe's max_running_jobs), per task type;
+    #: kept above max_jobs_to_activate so a full batch never makes the poller sleep (PYZEEBE.md).
+    task_concurrency: tuple[tuple[str, int], ...] = ()
+    default_task_concurrency: int = DEFAULT_TASK_CONCURRENCY
+    #: "poc" (the seed's process) or "parallel": which task types get a worker.
+    process: str = "poc"
+    #: Slack messages waiting to be posted; when full the oldest is dropped (and counted).
+    slack_queue_size: int = 1000
     poll_retry_delay_s: float = 0.05
     #: Long-poll length of ActivateJobs in ms (0 = the gateway default).
     request_timeout_ms: int = 10_000
@@ -39,8 +55,16 @@ class WorkerSettings:
     #: only on where the gateway is known to have it.
     job_streaming: bool = False
 
+    @property
+    def task_types(self) -> tuple[str, ...]:
+        return PROCESS_TASK_TYPES[self.process]
+
+    def concurrency_of(self, task_type: str) -> int:
+        """How many jobs of ``task_type`` may run at once."""
+        return dict(self.task_concurrency).get(task_type, self.default_task_concurrency)
+
     def delay_for(self, stage: Stage) -> float:
-        return self.delays_s[stage.number - 1]
+        return self.delays_s[stage.delay_index]
 
     def job_timeout_ms(self, stage: Stage) -> int:
         """The job lock: the stage's work plus every callback attempt and wait, with margin.
@@ -52,3 +76,32 @@ class WorkerSettings:
         waits = sum(policy.delay_after(n) or 0.0 for n in range(1, policy.attempts + 1))
         worst_s = self.delay_for(stage) + policy.attempts * policy.timeout_s + waits
         return int((worst_s + 10.0) * 1000)
+
+
+def parse_task_concurrency(text: str) -> tuple[int, tuple[tuple[str, int], ...]]:
+    """Parse MEDCAM_TASK_CONCURRENCY: ``N`` for every task type and/or ``type=N`` items.
+
+    ``"500"``, ``"verify-payment=100,send-notification=50"`` or ``"800,release-inventory=20"``.
+    Returns (default, per-task overrides). Raises ValueError with a message for the operator.
+    """
+    known = PROCESS_TASK_TYPES["parallel"]
+    default = DEFAULT_TASK_CONCURRENCY
+    overrides: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, value = part.rpartition("=")
+        name = name.strip()
+        try:
+            count = int(value.strip())
+        except ValueError:
+            raise ValueError(f"{part!r}: expected N or task-type=N with N a whole number") from None
+        if not 1 <= count <= 100_000:
+            raise ValueError(f"{part!r}: N must be between 1 and 100000")
+        if not name:
+            default = count
+        elif name in known:
+            overrides[name] = count
+        else:
+            raise ValueError(f"{name!r} is not a task type ({', '.join(known)})")
+    return default, tuple(sorted(overrides.items()))

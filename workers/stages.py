@@ -8,6 +8,7 @@ from protocol.progress import (
     CANCELLED,
     COMPLETED,
     INVENTORY_RESERVED,
+    PAYMENT_DECLINED,
     PAYMENT_VERIFIED,
     STARTED,
     WORKFLOW_SEQUENCE,
@@ -20,21 +21,36 @@ class Stage:
 
     number: int
     task_type: str
-    #: The service task's id in bpmn/order-fulfillment.bpmn (REST incidents name elements).
+    #: The service task's id in the process (REST incidents name elements); both processes
+    #: use the same ids for the seed's three stages.
     element_id: str
     label: str
-    status: str
+    #: The callback status this stage reports; None for a stage that sends no callback.
+    status: str | None
     message: str
     done_variable: str
     time_variable: str
     default_delay_s: float
     slack_title: str
     extra_outputs: tuple[tuple[str, object], ...] = ()
+    #: Which MEDCAM_STAGE_DELAYS entry (1-based) times this stage; 0 means its own number.
+    delay_of: int = 0
 
     @property
     def progress(self) -> str:
         """The seed's "Stage n/3" indicator."""
         return f"Stage {self.number}/{len(STAGES)}"
+
+    @property
+    def progress_bar(self) -> str:
+        """A Slack-friendly progress indicator, e.g. ``■■□ 2/3``."""
+        total = len(STAGES)
+        return f"{'■' * self.number}{'□' * (total - self.number)} {self.number}/{total}"
+
+    @property
+    def delay_index(self) -> int:
+        """0-based index of this stage's entry in the stage delays."""
+        return (self.delay_of or self.number) - 1
 
 
 STAGES: tuple[Stage, ...] = (
@@ -77,18 +93,52 @@ STAGES: tuple[Stage, ...] = (
     ),
 )
 
-STAGE_BY_TYPE: dict[str, Stage] = {stage.task_type: stage for stage in STAGES}
-STAGE_BY_ELEMENT: dict[str, Stage] = {stage.element_id: stage for stage in STAGES}
+#: The payment-declined path of bpmn/order-fulfillment-parallel.bpmn, after the join.
+DECLINE_STAGES: tuple[Stage, ...] = (
+    Stage(
+        number=2,
+        task_type="release-inventory",
+        element_id="Task_ReleaseInventory",
+        label="Release",
+        status=None,
+        message="Inventory reservation released at Mumbai warehouse",
+        done_variable="inventoryReleased",
+        time_variable="releasedAt",
+        default_delay_s=3.0,
+        slack_title="↩️ Inventory Released",
+        extra_outputs=(("warehouse", "Mumbai"),),
+        delay_of=2,
+    ),
+    Stage(
+        number=3,
+        task_type="notify-payment-declined",
+        element_id="Task_NotifyPaymentDeclined",
+        label="Declined",
+        status="payment_declined",
+        message="Payment declined - customer notified, reservation released",
+        done_variable="customerNotified",
+        time_variable="declinedAt",
+        default_delay_s=1.5,
+        slack_title="🚫 Payment Declined",
+        delay_of=3,
+    ),
+)
 
+STAGE_BY_TYPE: dict[str, Stage] = {stage.task_type: stage for stage in STAGES}
+STAGE_BY_ELEMENT: dict[str, Stage] = {stage.element_id: stage for stage in (*STAGES, *DECLINE_STAGES)}
+#: Every task type a worker serves, the decline path's included.
+TASK_BY_TYPE: dict[str, Stage] = {stage.task_type: stage for stage in (*STAGES, *DECLINE_STAGES)}
 
 def stage_label(task_type: str) -> str:
     """The short label screens show for a task type (the type itself when unknown)."""
-    stage = STAGE_BY_TYPE.get(task_type)
+    stage = TASK_BY_TYPE.get(task_type)
     return stage.label if stage is not None else task_type
 
 #: Metadata ``workflow_status`` values (protocol/ owns them: the shop checks them too).
 STATUS_STARTED = STARTED
 STATUS_CANCELLED = CANCELLED
+#: The final status of an order whose payment was declined (the parallel process).
+STATUS_PAYMENT_DECLINED = PAYMENT_DECLINED
 STATUS_SEQUENCE: tuple[str, ...] = WORKFLOW_SEQUENCE
 
 #: The seed's simulated work per stage (MEDCAM_STAGE_DELAYS=seed): 2 s, 3 s, 1.5 s.

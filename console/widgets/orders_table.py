@@ -14,6 +14,7 @@ from workers.stages import STAGES
 STATUS_STYLE = {
     "completed": "green",
     "cancelled": "dim",
+    "payment_declined": "magenta",
     "started": "cyan",
     "claimed": "yellow",
     "-": "dim",

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from rich.text import Text
 
-from console.state import CANCELLED, DONE, FAILED, RUNNING, StageProgress
+from console.state import CANCELLED, DECLINED, DONE, FAILED, RUNNING, StageProgress
 
 WIDTH = 9
 
@@ -17,6 +17,8 @@ def stage_bar(progress: StageProgress, now: datetime, width: int = WIDTH) -> Tex
         return Text("█" * width, style="green")
     if progress.state == FAILED:
         return Text("✖ failed"[:width].ljust(width), style="bold red")
+    if progress.state == DECLINED:
+        return Text("⊘ decline"[:width].ljust(width), style="magenta")
     if progress.state == CANCELLED:
         return Text("– cancel"[:width].ljust(width), style="dim")
     if progress.state == RUNNING:

@@ -120,3 +120,30 @@ def test_neither_email_nor_password_is_fine_and_the_api_key_may_join_them(monkey
     settings = load_settings()  # both kinds set: allowed, MedusaAdmin uses the key
     assert settings.medusa_api_key.get_secret_value() == "sk_both"
     assert sorted(settings.secrets()) == ["pw-both", "sk_both"]
+
+
+def test_process_and_task_concurrency_reach_the_workers(monkeypatch):
+    settings = load_settings()
+    assert settings.process == "poc"
+    workers = settings.worker_settings("http://shop")
+    assert workers.task_types == ("verify-payment", "reserve-inventory", "send-notification")
+    assert workers.concurrency_of("verify-payment") >= 1000
+    monkeypatch.setenv("MEDCAM_PROCESS", "parallel")
+    monkeypatch.setenv("MEDCAM_TASK_CONCURRENCY", "300,release-inventory=10")
+    monkeypatch.setenv("MEDCAM_SLACK_QUEUE_SIZE", "50")
+    workers = load_settings().worker_settings("http://shop")
+    assert workers.process == "parallel" and "release-inventory" in workers.task_types
+    assert workers.concurrency_of("release-inventory") == 10 and workers.concurrency_of("send-notification") == 300
+    assert workers.slack_queue_size == 50
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [("MEDCAM_PROCESS", "fast", "MEDCAM_PROCESS='fast'"),
+     ("MEDCAM_TASK_CONCURRENCY", "verify=3", "'verify' is not a task type")],
+)
+def test_bad_process_or_concurrency_is_one_line(monkeypatch, name, value, said):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert said in str(caught.value) and "\n" not in str(caught.value)

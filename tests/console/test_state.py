@@ -101,3 +101,37 @@ def test_a_claimed_order_without_a_status_shows_claimed():
     assert state.orders["o1"].workflow_status == "-"
     state.apply(OrderSeen(at=T0, order=order("started", 5)))
     assert state.orders["o1"].workflow_status == "started"
+
+
+def test_declined_payment_is_its_own_final_state():
+    from console.events import PaymentDeclined, SlackDropped, SlackFailed, SlackSent
+    from console.state import DECLINED
+
+    state = ConsoleState()
+    state.apply(OrderSeen(at=T0, order=order("started", 99)))
+    state.apply(StageCompleted(at=T0, order_id="o1", stage="reserve-inventory", job_key=2,
+                               process_instance_key=99))
+    changed = state.apply(PaymentDeclined(at=T0, order_id="o1", job_key=1, process_instance_key=99,
+                                          payment_status="canceled"))
+    assert changed == {"o1"}
+    assert [s.state for s in state.orders["o1"].stages] == [DECLINED, DONE, PENDING]
+    # The decline path's own jobs do not move the three stage bars.
+    state.apply(JobActivated(at=T0, order_id="o1", stage="release-inventory", job_key=3,
+                             process_instance_key=99, retries=3, delay_s=3.0))
+    assert [s.state for s in state.orders["o1"].stages] == [DECLINED, DONE, PENDING]
+    state.apply(OrderSeen(at=T0, order=order("payment_declined", 99)))
+    assert [s.state for s in state.orders["o1"].stages] == [DECLINED] * 3
+    assert state.orders["o1"].workflow_status == "payment_declined"
+    for event in (SlackSent(at=T0, order_id="o1", title="t"), SlackFailed(at=T0, order_id="o1", title="t", error="x"),
+                  SlackDropped(at=T0, order_id="o1", title="t", dropped_total=1)):
+        state.apply(event)
+    assert state.slack == {"sent": 1, "failed": 1, "dropped": 1}
+
+
+def test_a_declined_stage_is_drawn_as_declined():
+    from console.state import DECLINED
+    from console.widgets.stage_bar import stage_bar
+
+    bar = stage_bar(StageProgress(DECLINED), T0)
+    assert bar.plain.strip() == "⊘ decline" and len(bar.plain) == 9
+    assert bar.plain != stage_bar(StageProgress(CANCELLED), T0).plain

@@ -65,3 +65,24 @@ def test_floor_module_measures_the_real_engine_and_shop(tmp_path):
         "gRPC CreateProcessInstance", "ActivateJobs, per", "gRPC CompleteJob", "gRPC UpdateJobTimeout",
     ]
     assert all(r["calls"] == 20 for r in rows)
+
+
+def test_bench_parallel_process_reports_declined_and_inflation(tmp_path):
+    result = run(["bench", "--orders", "8", "--delays", "0.1,0.2,0.1", "--process", "parallel",
+                  "--concurrency", "8", "--json"], tmp_path, timeout=180)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["process"] == "parallel"
+    assert figures["completed"] + figures["declined"] == figures["orders"] == 8
+    # Latency can never beat the critical path of simulated work (0.3 s here, not 0.4 s).
+    assert figures["inflation"] >= 1.0
+    assert figures["latency_ms"]["p50"] >= 300
+
+
+def test_bench_decline_rate_needs_the_parallel_process(tmp_path):
+    result = run(["bench", "--orders", "2", "--decline-rate", "0.5"], tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "medcam-console: --decline-rate needs --process parallel (the seed's process has no payment-declined path)")
+    result = run(["bench", "--decline-rate", "1.5", "--process", "parallel"], tmp_path, timeout=60)
+    assert result.returncode == 2 and "must be between 0 and 1" in result.stderr
