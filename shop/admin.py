@@ -2,54 +2,48 @@
 
 from __future__ import annotations
 
-import functools
-import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+from fastapi import APIRouter
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from .errors import InvalidData, NotFound, ShopError, medusa_error
-from .inputs import parse_draft_order, parse_order_update
-from .jsonbody import BodyError, read_object
-from .queries import Page, parse_order_query, parse_page
+from . import answers
+from .bodies import DraftOrderCreate, OrderComplete, OrderUpdate
+from .errors import InvalidData, NotFound, medusa_endpoint
+from .faults import DemoFaults
+from .operations import Guards, admin_operation, path_ids, request_body
+from .queries import (
+    DetailQuery,
+    OrderListQuery,
+    Page,
+    PageQuery,
+    parse_order_query,
+    parse_page,
+    query_parameters,
+)
 from .repository import OrderRecord, ShopRepository
+from .requestbody import ADMIN, BodyError, Wording, read_model
 from .shapes import customer_view, order_view, product_view, region_view
 
-log = logging.getLogger(__name__)
-
 Handler = Callable[[Request], Awaitable[Response]]
+M = TypeVar("M", bound=BaseModel)
+#: Medusa 2's payment statuses the shop gives converted orders.
+NOT_PAID = "not_paid"
+DECLINED = "canceled"
 
 
-def medusa_endpoint(handler: Handler) -> Handler:
-    """Answer expected failures in Medusa's error shape and unexpected ones with a bare 500."""
-
-    @functools.wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ShopError as exc:
-            return exc.response()
-        except Exception:
-            log.exception("%s %s failed", request.method, request.url.path)
-            return medusa_error(500, "unknown_error", "An unknown error occurred.")
-
-    return endpoint
-
-
-async def _body(request: Request, expected: str) -> dict:
+async def _body(request: Request, model: type[M], expected: str, wording: Wording = ADMIN) -> M:
     try:
-        return await read_object(request, expected)
+        return read_model(await request.body(), model, expected, wording)
     except BodyError as exc:
         raise InvalidData(str(exc)) from None
 
 
-async def _optional_body(request: Request) -> dict:
-    """The JSON object body, or {} when the request has none (Medusa treats both alike)."""
-    if not await request.body():
-        return {}
-    return await _body(request, "a JSON object such as {}")
+#: Complete-order's words, as before: its own prefix and no "in request body".
+_COMPLETE = Wording(unknown="Unrecognized fields: {names}", prefix="Invalid request: ")
 
 
 def _only_fields(request: Request) -> None:
@@ -68,16 +62,31 @@ def _order(record: OrderRecord) -> dict:
     return order_view(record.row, record.items)
 
 
-def admin_routes(repository: ShopRepository) -> list[Route]:
-    """The ``/admin`` routes bound to ``repository``."""
+def admin_router(repository: ShopRepository, faults: DemoFaults, guards: Guards) -> APIRouter:
+    """The ``/admin`` routes bound to ``repository``; ``faults`` may decline converted orders."""
+    router = APIRouter()
+    paging = query_parameters(PageQuery)
+    detail = query_parameters(DetailQuery)
 
-    @medusa_endpoint
+    def route(path: str, method: str, **options: object):
+        def register(handler: Handler) -> Handler:
+            endpoint = medusa_endpoint(handler)
+            router.add_api_route(path, endpoint, methods=[method], **options)  # type: ignore[arg-type]
+            return endpoint
+        return register
+
+    order_id = path_ids("order_id")
+
+    @route("/admin/orders", "GET", **admin_operation(
+        guards, "List orders", answers.OrderList, found=False,
+        parameters=query_parameters(OrderListQuery)))
     async def list_orders(request: Request) -> Response:
         query = parse_order_query(request.query_params.multi_items())
         records, count = repository.list_orders(query)
         return _page_body("orders", [_order(r) for r in records], count, query.page)
 
-    @medusa_endpoint
+    @route("/admin/orders/{order_id}", "GET", **admin_operation(
+        guards, "Retrieve an order", answers.OrderEnvelope, parameters=order_id + detail))
     async def get_order(request: Request) -> Response:
         _only_fields(request)
         order_id = request.path_params["order_id"]
@@ -86,40 +95,43 @@ def admin_routes(repository: ShopRepository) -> list[Route]:
             raise NotFound(f"Order with id: {order_id} was not found")
         return JSONResponse({"order": _order(record)})
 
-    @medusa_endpoint
+    @route("/admin/orders/{order_id}", "POST", **admin_operation(
+        guards, "Update an order (email, addresses, metadata merge)", answers.OrderEnvelope,
+        parameters=order_id + detail, body=OrderUpdate, post=True))
     async def update_order(request: Request) -> Response:
         _only_fields(request)
-        update = parse_order_update(await _body(request, "a JSON object such as {\"metadata\": {}}"))
+        update = await _body(request, OrderUpdate, 'a JSON object such as {"metadata": {}}')
         record = repository.update_order(request.path_params["order_id"], update)
         return JSONResponse({"order": _order(record)})
 
-    @medusa_endpoint
+    @route("/admin/orders/{order_id}/complete", "POST", **admin_operation(
+        guards, "Complete an order (status completed); a canceled order answers 400",
+        answers.OrderEnvelope, parameters=order_id + detail, post=True,
+        extra=_optional(OrderComplete)))
     async def complete_order(request: Request) -> Response:
         _only_fields(request)
-        body = await _optional_body(request)
-        unknown = sorted(set(body) - {"additional_data"})
-        if unknown:
-            raise InvalidData(f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}")
-        if "additional_data" in body and not isinstance(body["additional_data"], dict):
-            raise InvalidData("Invalid request: additional_data must be an object")
+        if await request.body():
+            await _body(request, OrderComplete, "a JSON object such as {}", _COMPLETE)
         record = repository.complete_order(request.path_params["order_id"])
         return JSONResponse({"order": _order(record)})
 
-    @medusa_endpoint
+    @route("/admin/draft-orders", "GET", **admin_operation(
+        guards, "List draft orders", answers.DraftOrderList, parameters=paging, found=False))
     async def list_draft_orders(request: Request) -> Response:
         page = parse_page(request.query_params.multi_items())
         records, count = repository.list_draft_orders(page)
         return _page_body("draft_orders", [_order(r) for r in records], count, page)
 
-    @medusa_endpoint
+    @route("/admin/draft-orders", "POST", **admin_operation(
+        guards, "Create a draft order", answers.DraftOrderEnvelope, parameters=detail,
+        body=DraftOrderCreate, found=False, post=True))
     async def create_draft_order(request: Request) -> Response:
         _only_fields(request)
-        data = parse_draft_order(
-            await _body(request, "a JSON object with region_id, email and items")
-        )
+        data = await _body(request, DraftOrderCreate, "a JSON object with region_id, email and items")
         return JSONResponse({"draft_order": _order(repository.create_draft_order(data))})
 
-    @medusa_endpoint
+    @route("/admin/draft-orders/{order_id}", "GET", **admin_operation(
+        guards, "Retrieve a draft order", answers.DraftOrderEnvelope, parameters=order_id + detail))
     async def get_draft_order(request: Request) -> Response:
         _only_fields(request)
         order_id = request.path_params["order_id"]
@@ -128,19 +140,26 @@ def admin_routes(repository: ShopRepository) -> list[Route]:
             raise NotFound(f"Draft order with id: {order_id} was not found")
         return JSONResponse({"draft_order": _order(record)})
 
-    @medusa_endpoint
+    @route("/admin/draft-orders/{order_id}/convert-to-order", "POST", **admin_operation(
+        guards, "Convert a draft order into a pending order (its payment may be declined "
+        "by the demo decline rate)", answers.OrderEnvelope, parameters=order_id + detail,
+        post=True))
     async def convert_draft_order(request: Request) -> Response:
         _only_fields(request)
-        record = repository.convert_draft_order(request.path_params["order_id"])
+        payment = DECLINED if faults.declines() else NOT_PAID
+        record = repository.convert_draft_order(request.path_params["order_id"], payment)
         return JSONResponse({"order": _order(record)})
 
-    @medusa_endpoint
+    @route("/admin/regions", "GET", **admin_operation(
+        guards, "List regions", answers.RegionList, parameters=paging, found=False))
     async def list_regions(request: Request) -> Response:
         page = parse_page(request.query_params.multi_items())
         rows, count = repository.list_regions(page)
         return _page_body("regions", [region_view(r) for r in rows], count, page)
 
-    @medusa_endpoint
+    @route("/admin/regions/{region_id}", "GET", **admin_operation(
+        guards, "Retrieve a region", answers.RegionEnvelope,
+        parameters=path_ids("region_id") + detail))
     async def get_region(request: Request) -> Response:
         _only_fields(request)
         region_id = request.path_params["region_id"]
@@ -149,13 +168,16 @@ def admin_routes(repository: ShopRepository) -> list[Route]:
             raise NotFound(f"Region with id: {region_id} was not found")
         return JSONResponse({"region": region_view(row)})
 
-    @medusa_endpoint
+    @route("/admin/products", "GET", **admin_operation(
+        guards, "List products", answers.ProductList, parameters=paging, found=False))
     async def list_products(request: Request) -> Response:
         page = parse_page(request.query_params.multi_items())
         rows, count = repository.list_products(page)
         return _page_body("products", [product_view(*r) for r in rows], count, page)
 
-    @medusa_endpoint
+    @route("/admin/products/{product_id}", "GET", **admin_operation(
+        guards, "Retrieve a product", answers.ProductEnvelope,
+        parameters=path_ids("product_id") + detail))
     async def get_product(request: Request) -> Response:
         _only_fields(request)
         product_id = request.path_params["product_id"]
@@ -164,13 +186,16 @@ def admin_routes(repository: ShopRepository) -> list[Route]:
             raise NotFound(f"Product with id: {product_id} was not found")
         return JSONResponse({"product": product_view(*rows[0])})
 
-    @medusa_endpoint
+    @route("/admin/customers", "GET", **admin_operation(
+        guards, "List customers", answers.CustomerList, parameters=paging, found=False))
     async def list_customers(request: Request) -> Response:
         page = parse_page(request.query_params.multi_items())
         rows, count = repository.list_customers(page)
         return _page_body("customers", [customer_view(r) for r in rows], count, page)
 
-    @medusa_endpoint
+    @route("/admin/customers/{customer_id}", "GET", **admin_operation(
+        guards, "Retrieve a customer", answers.CustomerEnvelope,
+        parameters=path_ids("customer_id") + detail))
     async def get_customer(request: Request) -> Response:
         _only_fields(request)
         customer_id = request.path_params["customer_id"]
@@ -179,23 +204,9 @@ def admin_routes(repository: ShopRepository) -> list[Route]:
             raise NotFound(f"Customer with id: {customer_id} was not found")
         return JSONResponse({"customer": customer_view(row)})
 
-    return [
-        Route("/admin/orders", list_orders, methods=["GET"]),
-        Route("/admin/orders/{order_id}", get_order, methods=["GET"]),
-        Route("/admin/orders/{order_id}", update_order, methods=["POST"]),
-        Route("/admin/orders/{order_id}/complete", complete_order, methods=["POST"]),
-        Route("/admin/draft-orders", list_draft_orders, methods=["GET"]),
-        Route("/admin/draft-orders", create_draft_order, methods=["POST"]),
-        Route("/admin/draft-orders/{order_id}", get_draft_order, methods=["GET"]),
-        Route(
-            "/admin/draft-orders/{order_id}/convert-to-order",
-            convert_draft_order,
-            methods=["POST"],
-        ),
-        Route("/admin/regions", list_regions, methods=["GET"]),
-        Route("/admin/regions/{region_id}", get_region, methods=["GET"]),
-        Route("/admin/products", list_products, methods=["GET"]),
-        Route("/admin/products/{product_id}", get_product, methods=["GET"]),
-        Route("/admin/customers", list_customers, methods=["GET"]),
-        Route("/admin/customers/{customer_id}", get_customer, methods=["GET"]),
-    ]
+    return router
+
+
+def _optional(model: type[BaseModel]) -> dict:
+    """``openapi_extra`` for a body that may be left out."""
+    return request_body(model, required=False)

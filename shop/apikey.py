@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import medusa_error
 
-ADMIN_PREFIX = "/admin"
+ADMIN_PREFIXES = ("/admin", "/medcam")
 CHALLENGE = 'Basic realm="medcam-shop", Bearer realm="medcam-shop"'
 
 
@@ -62,7 +62,7 @@ def _authorization(scope: Scope) -> str | None:
 
 
 class ApiKeyMiddleware:
-    """ASGI middleware: every ``/admin`` request must carry the key or a valid login token.
+    """ASGI middleware: every ``/admin`` and ``/medcam`` request must carry the key or a login token.
 
     ``key``: the secret API key (see :func:`key_matches`). ``token_valid``: judges a
     ``Bearer`` token from ``POST /auth/user/emailpass``. At least one must be given;
@@ -89,7 +89,7 @@ class ApiKeyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
-            admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+            admin = any(path == prefix or path.startswith(prefix + "/") for prefix in ADMIN_PREFIXES)
             if admin and not self.allows(_authorization(scope)):
                 response = medusa_error(401, "unauthorized", "Unauthorized")
                 response.headers["WWW-Authenticate"] = CHALLENGE

@@ -7,32 +7,27 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
-from starlette.applications import Starlette
+from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
 from protocol.progress import WORKFLOW_SEQUENCE, StageOrder
 
-from .admin import admin_routes
+from .api import build_api
 from .apikey import ApiKeyMiddleware
-from .auth import DEFAULT_TOKEN_LIFETIME_S, AdminLogin, auth_routes
+from .auth import DEFAULT_TOKEN_LIFETIME_S, AdminLogin
 from .bodylimit import MAX_BODY_BYTES, BodyLimitMiddleware
-from .callback import callback_routes
 from .errors import error_for_path
-from .history import ensure_history, history_routes
-from .openapi import openapi_document, openapi_routes
+from .faults import DemoFaults
+from .history import ensure_history
+from .operations import Guards
 from .ratelimit import RateLimit, RateLimitMiddleware, TokenBuckets
 from .repository import KEY_RETENTION_S, ShopRepository
 
 #: Generous enough for the benchmark (~1,000 req/s from one client) never to be throttled.
 DEFAULT_RATE_LIMIT = RateLimit(rate=2000.0, burst=4000)
-
-
-async def _health(request: Request) -> Response:
-    return PlainTextResponse("OK")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -59,7 +54,8 @@ def create_app(
     clock: Callable[[], float] = time.time,
     key_retention_s: float = KEY_RETENTION_S,
     workflow_statuses: Sequence[str] = WORKFLOW_SEQUENCE,
-) -> Starlette:
+    faults: DemoFaults | None = None,
+) -> FastAPI:
     """The shop app over the SQLite file ``db_path`` (created, migrated and seeded now).
 
     ``callback_secret``: POST /demo must be signed with it (401 otherwise). ``api_key``:
@@ -71,7 +67,8 @@ def create_app(
     per client address; ``max_body_bytes`` caps request bodies (413). ``clock`` (unix
     seconds) drives the signature window, the rate limiter, idempotency-key retention and
     token expiry. ``workflow_statuses`` are the stages, in order, that callbacks may not
-    move backwards through.
+    move backwards through. ``faults``: the demo faults (none by default), switched at
+    runtime through ``/medcam/faults``.
     The database connection is closed when the app's lifespan ends.
     """
     login = AdminLogin(admin_email, admin_password, clock=clock, lifetime_s=token_lifetime_s)
@@ -79,7 +76,7 @@ def create_app(
     ensure_history(repository.db)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
@@ -92,29 +89,18 @@ def create_app(
     if api_key or login.configured:
         token_valid = login.token_valid if login.configured else None
         middleware.append(Middleware(ApiKeyMiddleware, key=api_key, token_valid=token_valid))
-    document = openapi_document(
-        api_key=bool(api_key), signed_callbacks=bool(callback_secret), admin_login=login.configured
-    )
-    app = Starlette(
-        routes=[
-            Route("/health", _health, methods=["GET"]),
-            *openapi_routes(document),
-            *callback_routes(
-                repository,
-                secret=callback_secret or None,
-                clock=clock,
-                stages=StageOrder(workflow_statuses),
-            ),
-            *admin_routes(repository),
-            *history_routes(Path(db_path)),
-            *auth_routes(login),
-        ],
+    app = build_api(
+        repository,
+        login,
+        faults or DemoFaults(),
+        guards=Guards(admin=bool(api_key) or login.configured, signed_callbacks=bool(callback_secret)),
+        callback_secret=callback_secret or None,
+        clock=clock,
+        stages=StageOrder(workflow_statuses),
         middleware=middleware,
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
-    # Strict paths, as every route is documented: "/admin/orders/" is a 404, not a redirect.
-    app.router.redirect_slashes = False
     app.state.repository = repository
     app.state.admin_login = login
     return app

@@ -8,14 +8,16 @@ import secrets
 from collections.abc import Callable
 
 import jwt
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from .admin import medusa_endpoint
+from .answers import AuthToken, Error
 from .apikey import bearer_token
-from .errors import InvalidData, medusa_error
-from .jsonbody import BodyError, read_object, type_name
+from .bodies import EmailPassLogin, TokenRefresh
+from .errors import InvalidData, medusa_endpoint, medusa_error
+from .operations import errors, request_body
+from .requestbody import BodyError, Wording, read_model
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ ALGORITHM = "HS256"
 #: The one admin user's ids, in the claims Medusa puts in its tokens.
 USER_ID = "user_medcam_admin"
 AUTH_IDENTITY_ID = "authid_medcam_admin"
-LOGIN_FIELDS = ("email", "password")
+_LOGIN_WORDING = Wording(unknown="Unrecognized fields: {names}")
 
 
 class AdminLogin:
@@ -106,24 +108,20 @@ def _unauthorized(message: str) -> Response:
     return medusa_error(401, "unauthorized", message)
 
 
-def auth_routes(login: AdminLogin) -> list[Route]:
+def auth_router(login: AdminLogin) -> APIRouter:
     """The two routes; without configured credentials every login and refresh is a 401."""
+    router = APIRouter()
 
     @medusa_endpoint
     async def emailpass(request: Request) -> Response:
         try:
-            body = await read_object(request, 'an object {"email": ..., "password": ...}')
+            body = read_model(
+                await request.body(), EmailPassLogin,
+                'an object {"email": ..., "password": ...}', _LOGIN_WORDING,
+            )
         except BodyError as exc:
             raise InvalidData(str(exc)) from None
-        unknown = [key for key in body if key not in LOGIN_FIELDS]
-        if unknown:
-            raise InvalidData(f"Unrecognized fields: {', '.join(repr(k) for k in unknown)}")
-        for name in LOGIN_FIELDS:
-            if name not in body:
-                raise InvalidData(f"{name} is required")
-            if not isinstance(body[name], str):
-                raise InvalidData(f"{name} must be a string, got {type_name(body[name])}")
-        if not login.credentials_match(body["email"], body["password"]):
+        if not login.credentials_match(body.email, body.password):
             log.info("admin login refused")
             return _unauthorized("Invalid email or password")
         login.logins += 1
@@ -139,7 +137,22 @@ def auth_routes(login: AdminLogin) -> list[Route]:
         login.refreshes += 1
         return JSONResponse({"token": login.issue()})
 
-    return [
-        Route(LOGIN_PATH, emailpass, methods=["POST"]),
-        Route(REFRESH_PATH, refresh, methods=["POST"]),
-    ]
+    router.add_api_route(
+        LOGIN_PATH, emailpass, methods=["POST"], tags=["auth"],
+        summary="Admin login with email and password (Medusa v2's emailpass)",
+        description="Answers a JWT for the admin user, valid 24 h by default (Medusa's "
+        "jwtExpiresIn); /admin accepts it as a Bearer token. Wrong credentials: 401 "
+        "'Invalid email or password'.",
+        response_model=AuthToken, response_description="Logged in",
+        responses=errors(Error, 400, 401, 413, 429, 500),
+        openapi_extra={"security": [], **request_body(EmailPassLogin)},
+    )
+    router.add_api_route(
+        REFRESH_PATH, refresh, methods=["POST"], tags=["auth"],
+        summary="A new token for a valid, unexpired login token",
+        response_model=AuthToken, response_description="A new token",
+        responses=errors(Error, 401, 413, 429, 500),
+        openapi_extra={"security": [{"bearerAuth": []}],
+                       **request_body(TokenRefresh, required=False)},
+    )
+    return router

@@ -13,68 +13,42 @@ import logging
 import time
 from collections.abc import Callable
 
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from protocol.progress import StageOrder
-from protocol.signing import verify
+from protocol.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_S, verify
 
+from .answers import CallbackError, CallbackResponse, DemoHealth
+from .bodies import CallbackRequest
 from .clock import now_iso
 from .errors import callback_failure
-from .idempotency import fingerprint, read_key
-from .jsonbody import BodyError, parse_object, type_name
+from .faults import DemoFaults
+from .idempotency import IDEMPOTENCY_HEADER, MAX_KEY, fingerprint, read_key
+from .operations import Guards, errors, merge, request_body
 from .repository import CallbackKey, CallbackResult, KeyReuse, ShopRepository
+from .requestbody import BodyError, Wording, parse_object, validate
 
 log = logging.getLogger(__name__)
 
 EXPECTED = "a JSON object with orderId, status and message"
-MAX_ID = 200
-MAX_STATUS = 100
-MAX_MESSAGE = 4000
+#: The callback route reports every problem, and says how long a value was.
+WORDING = Wording(counts_length=True)
 #: Sent with 401: how a callback must authenticate.
 SIGNATURE_CHALLENGE = 'HMAC-SHA256 realm="medcam-shop"'
 REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-def _required_text(body: dict, field: str, maximum: int) -> str | None:
-    """An error message for ``field`` (non-empty string up to ``maximum``), or None if fine."""
-    if field not in body:
-        return f"{field} is required"
-    value = body[field]
-    if not isinstance(value, str):
-        return f"{field} must be a string, got {type_name(value)}"
-    if not value.strip():
-        return f"{field} must not be empty"
-    if len(value) > maximum:
-        return f"{field} is too long ({len(value)} characters, at most {maximum})"
-    return None
-
-
-def validate_callback(body: dict) -> list[str]:
-    """Every problem with a callback body; empty when it is valid.
-
-    ``orderId`` and ``status`` must be non-empty strings. ``message`` is optional
-    (absent means ""), but when present it must be a string, which may be empty.
-    Other fields are ignored, as the seed's route ignores them.
-    """
-    problems = [
-        problem
-        for problem in (
-            _required_text(body, "orderId", MAX_ID),
-            _required_text(body, "status", MAX_STATUS),
-        )
-        if problem
-    ]
-    if "message" in body:
-        message = body["message"]
-        if not isinstance(message, str):
-            problems.append(f"message must be a string, got {type_name(message)}")
-        elif len(message) > MAX_MESSAGE:
-            problems.append(
-                f"message is too long ({len(message)} characters, at most {MAX_MESSAGE})"
-            )
-    return problems
+_DESCRIPTION = (
+    "Merges workflow_status, workflow_message and last_updated into the order's metadata; "
+    "status 'completed' also completes the order. Known stages never move backwards and a "
+    "cancelled order is never changed: such a callback is answered 200 with applied=false "
+    f"and a reason. With {IDEMPOTENCY_HEADER}, a repeat is answered with the stored body "
+    f"(and {REPLAYED_HEADER}: true) and applied once; keys are kept 7 days. When the shop "
+    f"has a callback secret, the request must be signed: {SIGNATURE_HEADER}: "
+    "v1=hex(HMAC-SHA256(secret, timestamp + '.' + body)) with "
+    f"{TIMESTAMP_HEADER} (unix seconds, within ±{TOLERANCE_S} s). Demo fault injection "
+    "(/medcam/faults) may answer 500."
+)
 
 
 def callback_body(order_id: str, status: str, result: CallbackResult) -> dict:
@@ -92,15 +66,18 @@ def callback_body(order_id: str, status: str, result: CallbackResult) -> dict:
     return body
 
 
-def callback_routes(
+def callback_router(
     repository: ShopRepository,
+    faults: DemoFaults,
+    guards: Guards,
     *,
     secret: str | None = None,
     clock: Callable[[], float] = time.time,
     stages: StageOrder | None = None,
-) -> list[Route]:
+) -> APIRouter:
     """The ``/demo`` routes bound to ``repository``; ``secret`` makes POSTs need a signature."""
     stages = stages or StageOrder()
+    router = APIRouter()
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse(
@@ -108,6 +85,9 @@ def callback_routes(
         )
 
     async def update(request: Request) -> JSONResponse:
+        injected = faults.callback_failure()
+        if injected is not None:
+            return callback_failure(500, injected)
         raw = await request.body()
         if secret:
             reason = verify(secret, request.headers, raw, clock())
@@ -118,18 +98,16 @@ def callback_routes(
                     headers={"WWW-Authenticate": SIGNATURE_CHALLENGE},
                 )
         try:
-            body = parse_object(raw, EXPECTED)
+            callback, problems = validate(CallbackRequest, parse_object(raw, EXPECTED), WORDING)
         except BodyError as exc:
             return callback_failure(400, str(exc))
-        problems = validate_callback(body)
         try:
             key = read_key(request.headers)
         except ValueError as exc:
             problems.append(str(exc))
-        if problems:
+        if callback is None or problems:
             return callback_failure(400, "; ".join(problems))
-        order_id, status = body["orderId"], body["status"]
-        message = body.get("message", "")
+        order_id, status, message = callback.orderId, callback.status, callback.message
         stamp = None if key is None else CallbackKey(
             key, fingerprint(order_id, status, message), clock()
         )
@@ -149,4 +127,34 @@ def callback_routes(
         headers = {REPLAYED_HEADER: "true"} if result.replayed else None
         return JSONResponse(callback_body(order_id, status, result), headers=headers)
 
-    return [Route("/demo", health, methods=["GET"]), Route("/demo", update, methods=["POST"])]
+    router.add_api_route(
+        "/demo", health, methods=["GET"], summary="Health check of the callback route (the "
+        "seed's GET /demo)", tags=["callback"], response_model=DemoHealth,
+        response_description="The route is up", responses=errors(CallbackError, 429),
+        openapi_extra={"security": []},
+    )
+    codes = (400, *((401,) if guards.signed_callbacks else ()), 404, 413, 422, 429, 500)
+    signature = [{"callbackSignature": [], "callbackTimestamp": []}]
+    router.add_api_route(
+        "/demo", update, methods=["POST"],
+        summary="Workflow status callback from the workers (the seed's POST /demo)",
+        description=_DESCRIPTION, tags=["callback"], response_model=CallbackResponse,
+        response_description="Delivered (applied, or not applied with a reason)",
+        responses={
+            200: {"headers": {REPLAYED_HEADER: {
+                "description": "Present (true) when answering a repeated key",
+                "schema": {"const": "true"},
+            }}},
+            **errors(CallbackError, *codes),
+        },
+        openapi_extra=merge(
+            {"security": signature if guards.signed_callbacks else [*signature, {}]},
+            {"parameters": [{
+                "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+                "description": "Workers send <orderId>:<status>:<workflow_instance>",
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY},
+            }]},
+            request_body(CallbackRequest),
+        ),
+    )
+    return router

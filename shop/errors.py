@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+log = logging.getLogger(__name__)
 
 #: The seed's status-callback route; its errors keep the seed's shape.
 CALLBACK_PATH = "/demo"
@@ -58,3 +65,19 @@ def error_for_path(
     return JSONResponse(
         {"type": error_type, "message": message}, status_code=status_code, headers=headers
     )
+
+
+def medusa_endpoint(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Answer expected failures in Medusa's error shape and unexpected ones with a bare 500."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ShopError as exc:
+            return exc.response()
+        except Exception:
+            log.exception("%s %s failed", request.method, request.url.path)
+            return medusa_error(500, "unknown_error", "An unknown error occurred.")
+
+    return endpoint

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
 
 from .clock import parse_iso
 from .errors import InvalidData
@@ -125,3 +129,67 @@ def parse_order_query(items: Iterable[tuple[str, str]]) -> OrderQuery:
         page=page, sort=sort, descending=descending, statuses=tuple(statuses), ids=tuple(ids),
         ranges=tuple(ranges),
     )
+
+
+# -- the same queries as the document shows them --------------------------------------------
+
+
+class PageQuery(BaseModel):
+    """``limit``/``offset``/``fields`` of every list."""
+
+    limit: int = Field(DEFAULT_LIMIT, ge=0, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0)
+    fields: str = Field(None, description="Accepted and ignored (all fields are returned)")
+
+
+def _bound(column: str, op: str) -> object:
+    return Field(None, alias=f"{column}[${op}]")
+
+
+class OrderListQuery(PageQuery):
+    """``GET /admin/orders``."""
+
+    order: Literal[tuple(p + s for s in ORDER_SORTS for p in ("", "-"))] = Field(  # type: ignore[valid-type]
+        "-created_at", description="Sort field, '-' for descending (default -created_at)"
+    )
+    status: list[Literal[ORDER_STATUSES]] = Field(  # type: ignore[valid-type]
+        None, description="Repeatable; status[] and status[n] are accepted too"
+    )
+    id: list[str] = Field(None, description="Repeatable; id[] and id[n] are accepted too")
+    created_at_gt: datetime = _bound("created_at", "gt")
+    created_at_gte: datetime = _bound("created_at", "gte")
+    created_at_lt: datetime = _bound("created_at", "lt")
+    created_at_lte: datetime = _bound("created_at", "lte")
+    updated_at_gt: datetime = _bound("updated_at", "gt")
+    updated_at_gte: datetime = _bound("updated_at", "gte")
+    updated_at_lt: datetime = _bound("updated_at", "lt")
+    updated_at_lte: datetime = _bound("updated_at", "lte")
+
+
+class DetailQuery(BaseModel):
+    """Detail and write routes take ``fields`` (ignored) and nothing else."""
+
+    fields: str = Field(None, description="Accepted and ignored (all fields are returned)")
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict]:
+    """OpenAPI query parameters from ``model``'s fields (the parsers above enforce them)."""
+    schema = model.model_json_schema(by_alias=True)
+    parameters = []
+    for name, field in schema["properties"].items():
+        field = {k: v for k, v in field.items() if k not in ("title", "description", "default")}
+        parameter: dict = {"name": name, "in": "query", "required": False, "schema": field}
+        description = model.model_fields[_field_name(model, name)].description
+        if description:
+            parameter["description"] = description
+        if field.get("type") == "array":
+            parameter.update(style="form", explode=True)
+        parameters.append(parameter)
+    return parameters
+
+
+def _field_name(model: type[BaseModel], alias: str) -> str:
+    for name, info in model.model_fields.items():
+        if (info.alias or name) == alias:
+            return name
+    return alias

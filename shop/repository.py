@@ -13,18 +13,13 @@ from sqlite_utils import Database
 
 from protocol.progress import ORDER_CANCELED, StageOrder
 
+from .bodies import ADDRESS_FIELDS, DraftOrderCreate, OrderUpdate
 from .catalogue import seed_catalogue
 from .clock import now_iso
 from .errors import InvalidData, NotAllowed, NotFound
 from .ids import new_id
-from .inputs import DraftOrderInput, OrderUpdate
 from .queries import OrderQuery, Page
 from .schema import open_database
-
-_ADDRESS_COPY = (
-    "first_name", "last_name", "company", "address_1", "address_2", "city", "province",
-    "postal_code", "country_code", "phone",
-)
 
 
 @dataclass(frozen=True)
@@ -295,7 +290,7 @@ class ShopRepository:
             return None
         return _dumps({"id": new_id("ordaddr"), **address})
 
-    def create_draft_order(self, data: DraftOrderInput) -> OrderRecord:
+    def create_draft_order(self, data: DraftOrderCreate) -> OrderRecord:
         """Create a draft order priced in the region's currency; ids/display_id assigned now."""
         order_id = new_id("order")
         with self._write():
@@ -314,7 +309,7 @@ class ShopRepository:
             if shipping is None and customer is not None:
                 addresses = json.loads(customer["addresses"])
                 if addresses:
-                    shipping = {key: addresses[0].get(key) for key in _ADDRESS_COPY}
+                    shipping = {key: addresses[0].get(key) for key in ADDRESS_FIELDS}
             at = now_iso()
             items = [
                 self._price_item(item, currency, rank, order_id, at)
@@ -330,6 +325,7 @@ class ShopRepository:
             ]
             row = {
                 "id": order_id, "display_id": display_id, "status": "draft", "is_draft": 1,
+                "payment_status": "not_paid",
                 "email": data.email or (customer["email"] if customer else None),
                 "currency_code": currency, "region_id": region["id"],
                 "customer_id": customer["id"] if customer else None,
@@ -351,8 +347,8 @@ class ShopRepository:
             [[row[c] for c in columns] for row in rows],
         )
 
-    def convert_draft_order(self, order_id: str) -> OrderRecord:
-        """Turn a draft into a pending order; id, display_id and created_at are kept."""
+    def convert_draft_order(self, order_id: str, payment_status: str = "not_paid") -> OrderRecord:
+        """Turn a draft into a pending order with ``payment_status``; ids and created_at kept."""
         with self._write():
             row = self._one("SELECT status, is_draft FROM orders WHERE id = ?", (order_id,))
             if row is None:
@@ -363,8 +359,9 @@ class ShopRepository:
                     "it was already converted"
                 )
             self._conn.execute(
-                "UPDATE orders SET status = 'pending', is_draft = 0, updated_at = ? WHERE id = ?",
-                (now_iso(), order_id),
+                "UPDATE orders SET status = 'pending', is_draft = 0, payment_status = ?, "
+                "updated_at = ? WHERE id = ?",
+                (payment_status, now_iso(), order_id),
             )
         record = self.get_order(order_id, draft=False)
         assert record is not None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _TABLES: dict[str, dict] = {
     "shop_info": {
@@ -61,6 +61,8 @@ _TABLES: dict[str, dict] = {
             "currency_code": str, "region_id": str, "customer_id": str,
             "shipping_address": str, "billing_address": str, "shipping_methods": str,
             "metadata": str, "canceled_at": str, "created_at": str, "updated_at": str,
+            # Medusa 2's payment_status; added in schema 3 (older rows: NULL = "not_paid").
+            "payment_status": str,
         },
         "pk": "id",
         "not_null": {
@@ -123,6 +125,10 @@ def ensure_schema(db: Database) -> None:
                 foreign_keys=spec.get("foreign_keys"),
                 if_not_exists=True,
             )
+            table = db.table(name)
+            for column, kind in spec["columns"].items():
+                if column not in table.columns_dict:
+                    table.add_column(column, kind)
         for table, columns, unique in _INDEXES:
             db.table(table).create_index(columns, unique=unique, if_not_exists=True)
         db.table("shop_info").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")

@@ -12,6 +12,7 @@ from serving.asgi import HttpServer
 from .app import DEFAULT_RATE_LIMIT, create_app
 from .auth import DEFAULT_TOKEN_LIFETIME_S
 from .bodylimit import MAX_BODY_BYTES
+from .faults import DemoFaults
 from .ratelimit import RateLimit
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ class ShopServer:
     opens and seeds the database and returns once requests are accepted. It binds
     loopback unless ``host`` says otherwise. The keyword arguments are those of
     :func:`shop.app.create_app` (the console passes ``MEDCAM_CALLBACK_SECRET``
-    and ``MEDUSA_API_KEY``; ``admin_email``/``admin_password`` add Medusa's admin login).
+    and ``MEDUSA_API_KEY``; ``admin_email``/``admin_password`` add Medusa's admin login;
+    ``faults`` the demo faults it starts with).
     """
 
     def __init__(
@@ -43,6 +45,7 @@ class ShopServer:
         rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
         max_body_bytes: int = MAX_BODY_BYTES,
         clock: Callable[[], float] = time.time,
+        faults: DemoFaults | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
@@ -56,6 +59,7 @@ class ShopServer:
             "rate_limit": rate_limit,
             "max_body_bytes": max_body_bytes,
             "clock": clock,
+            "faults": faults,
         }
         self._http: HttpServer | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .inputs import ADDRESS_FIELDS
+from .bodies import ADDRESS_FIELDS
 from .money import to_major
 
 
@@ -53,7 +53,8 @@ def order_view(row: dict, items: list[dict]) -> dict:
     """An order or draft order with items, addresses, totals and summary.
 
     No taxes or discounts apply in the shop: ``subtotal`` is the items' sum, and
-    ``total = subtotal + shipping_total``. Nothing is ever paid, so ``paid_total`` is 0.
+    ``total = subtotal + shipping_total``. Nothing is ever paid, so ``paid_total`` is 0;
+    ``payment_status`` is "not_paid", or "canceled" for an order whose payment was declined.
     """
     methods = _json(row["shipping_methods"], [])
     item_sum = sum(item["unit_price"] * item["quantity"] for item in items)
@@ -69,7 +70,7 @@ def order_view(row: dict, items: list[dict]) -> dict:
         "region_id": row["region_id"],
         "customer_id": row["customer_id"],
         "sales_channel_id": None,
-        "payment_status": "not_paid",
+        "payment_status": row["payment_status"] or "not_paid",
         "fulfillment_status": "not_fulfilled",
         "items": [item_view(item) for item in items],
         "shipping_address": address_view(row["shipping_address"]),

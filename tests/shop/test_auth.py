@@ -10,9 +10,9 @@ import httpx
 import jwt
 import pytest
 
+from shop.api import openapi_document
 from shop.app import create_app
 from shop.auth import AdminLogin
-from shop.openapi import openapi_document
 from tests.shop.conftest import FakeClock, MakeShop
 from tests.shop.contract import Contract
 

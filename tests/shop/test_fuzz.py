@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from protocol.signing import sign
-from shop.openapi import openapi_document
+from shop.api import openapi_document
 from tests.shop.conftest import MakeShop, create_order, load_catalogue
 from tests.shop.contract import Contract, Operation
 
@@ -33,6 +33,8 @@ KEY = "sk_fuzz"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 #: Stands for a body over the 1 MiB limit (expanded only when sent, to keep reports short).
 HUGE = b"<HUGE BODY>"
+FAULTS = "/medcam/faults"
+NO_FAULTS = {"callbacks_down": False, "callback_fail_rate": 0.0, "decline_rate": 0.0}
 STATUSES = ["started", "payment_verified", "inventory_reserved", "completed", "cancelled", ""]
 
 
@@ -267,6 +269,11 @@ def _fuzz(base_url: str, document: dict, known: Known, total: int, secret: str |
         assert response.status_code < 500, (*shown, response.text)
         served_path = urllib.parse.unquote(path)  # what the server routes on
         assert contract.problems(method, served_path, response) == [], shown
+        if served_path.startswith("/medcam/") and response.status_code == 200:
+            # The demo fault switch is fuzzed too; what it switches on (callbacks answered
+            # 500 on purpose) is tested in test_faults, so it is switched off again here.
+            reset = client.put(FAULTS, json=NO_FAULTS, auth=(KEY, "") if secret else None)
+            assert reset.json() == NO_FAULTS
 
     @settings(
         max_examples=total // BATCH,

@@ -11,8 +11,8 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 
 from protocol.signing import sign
+from shop.api import openapi_document
 from shop.app import create_app
-from shop.openapi import openapi_document
 from tests.shop.conftest import MakeShop, create_order, load_catalogue
 from tests.shop.contract import Contract
 
