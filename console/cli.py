@@ -296,7 +296,8 @@ def _run_engine(args: argparse.Namespace, settings: Settings) -> int:
         services = EmbeddedServices(
             settings.data_dir / "embedded", engine=True, shop=True,
             grpc_port=args.grpc_port, rest_port=args.rest_port, shop_port=args.shop_port,
-            log_level=settings.log_level,
+            log_level=settings.log_level, callback_fail_rate=settings.demo_callback_fail_rate,
+            decline_rate=settings.demo_decline_rate, demo_seed=settings.demo_seed,
         )
         try:
             found = await services.start()

@@ -17,6 +17,12 @@ import httpx
 CALLBACK_SECRET_ENV = "MEDCAM_CALLBACK_SECRET"
 API_KEY_ENV = "MEDUSA_API_KEY"
 
+#: The environment variables that hand the child's shop its demo faults (always set, so the
+#: child never takes them from the console's own environment unasked).
+CALLBACK_FAIL_RATE_ENV = "MEDCAM_DEMO_CALLBACK_FAIL_RATE"
+DECLINE_RATE_ENV = "MEDCAM_DEMO_DECLINE_RATE"
+DEMO_SEED_ENV = "MEDCAM_DEMO_SEED"
+
 #: How long the child may take to open its ports.
 START_TIMEOUT_S = 30.0
 #: Waits between attempts to start a child that died again, doubling up to the maximum.
@@ -76,6 +82,8 @@ class EmbeddedServices:
 
     If the configured ports already answer like our engine and shop (another console, or
     ``medcam-console engine`` running as a service), they are reused and nothing starts.
+    ``callback_fail_rate``, ``decline_rate`` and ``demo_seed`` are the demo faults a started
+    shop begins with (see :mod:`shop.faults`; a reused one keeps its own).
     Port 0 always starts a private copy on free ports (tests, benchmarks).
     """
 
@@ -92,6 +100,9 @@ class EmbeddedServices:
         log_level: str = "INFO",
         callback_secret: str | None = None,
         api_key: str | None = None,
+        callback_fail_rate: float = 0.0,
+        decline_rate: float = 0.0,
+        demo_seed: int | None = None,
     ) -> None:
         self.data_dir = data_dir
         self._want_engine = engine
@@ -104,6 +115,11 @@ class EmbeddedServices:
         # Passed through the environment, never the command line (which `ps` shows).
         secrets = {CALLBACK_SECRET_ENV: callback_secret, API_KEY_ENV: api_key}
         self._shop_secrets = {name: value for name, value in secrets.items() if value}
+        self._shop_faults = {
+            CALLBACK_FAIL_RATE_ENV: repr(float(callback_fail_rate)),
+            DECLINE_RATE_ENV: repr(float(decline_rate)),
+            DEMO_SEED_ENV: "" if demo_seed is None else str(demo_seed),
+        }
         self._process: asyncio.subprocess.Process | None = None
         self._spawned: tuple[bool, bool] | None = None
         self._stopping = False
@@ -158,7 +174,7 @@ class EmbeddedServices:
         ]
         return await asyncio.create_subprocess_exec(
             *command,
-            env={**os.environ, **self._shop_secrets},
+            env={**os.environ, **self._shop_secrets, **self._shop_faults},
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,

@@ -12,9 +12,27 @@ import signal
 import sys
 from pathlib import Path
 
-from console.embedded import API_KEY_ENV, CALLBACK_SECRET_ENV
+from console.embedded import (
+    API_KEY_ENV,
+    CALLBACK_FAIL_RATE_ENV,
+    CALLBACK_SECRET_ENV,
+    DECLINE_RATE_ENV,
+    DEMO_SEED_ENV,
+)
 from console.logging_setup import setup_logging
 from serving.event_loop import run
+
+
+def _demo_faults():
+    """The shop's starting demo faults from the environment the console set."""
+    from shop.faults import DemoFaults
+
+    seed = os.environ.get(DEMO_SEED_ENV, "").strip()
+    return DemoFaults(
+        callback_fail_rate=float(os.environ.get(CALLBACK_FAIL_RATE_ENV) or 0),
+        decline_rate=float(os.environ.get(DECLINE_RATE_ENV) or 0),
+        seed=int(seed) if seed else None,
+    )
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -24,13 +42,18 @@ async def _serve(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     engine = EngineServer(data_dir, grpc_port=args.grpc_port, rest_port=args.rest_port) if args.grpc_port >= 0 else None
     shop = None
-    if args.shop_port >= 0:
-        shop = ShopServer(
-            data_dir,
-            port=args.shop_port,
-            callback_secret=os.environ.get(CALLBACK_SECRET_ENV) or None,
-            api_key=os.environ.get(API_KEY_ENV) or None,
-        )
+    try:
+        if args.shop_port >= 0:
+            shop = ShopServer(
+                data_dir,
+                port=args.shop_port,
+                callback_secret=os.environ.get(CALLBACK_SECRET_ENV) or None,
+                api_key=os.environ.get(API_KEY_ENV) or None,
+                faults=_demo_faults(),
+            )
+    except ValueError as exc:
+        _say({"error": f"bad demo fault setting: {exc}"})
+        return 1
     try:
         if engine is not None:
             await engine.start()

@@ -108,6 +108,9 @@ class ConsoleRuntime:
                 log_level=s.log_level,
                 callback_secret=s.callback_secret.get_secret_value() if s.callback_secret else None,
                 api_key=s.medusa_api_key.get_secret_value() if s.medusa_api_key else None,
+                callback_fail_rate=s.demo_callback_fail_rate,
+                decline_rate=s.demo_decline_rate,
+                demo_seed=s.demo_seed,
             )
             try:
                 found = await self.embedded.start()

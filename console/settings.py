@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     )
     auto_start: bool = Field(True, validation_alias=_env("MEDCAM_AUTO_START"))
     demo_orders: int = Field(5, ge=0, le=1000, validation_alias=_env("MEDCAM_DEMO_ORDERS"))
+    #: Demo faults of the embedded shop (off by default): the share of status callbacks it
+    #: answers 500, and the share of converted orders whose payment is declined.
+    demo_callback_fail_rate: float = Field(
+        0.0, ge=0, le=1, validation_alias=_env("MEDCAM_DEMO_CALLBACK_FAIL_RATE")
+    )
+    demo_decline_rate: float = Field(0.0, ge=0, le=1, validation_alias=_env("MEDCAM_DEMO_DECLINE_RATE"))
+    #: Seeds the embedded shop's fault draws, so a demo run repeats (unset: random).
+    demo_seed: int | None = Field(None, validation_alias=_env("MEDCAM_DEMO_SEED"))
     engine_grpc_port: Port = Field(26500, validation_alias=_env("MEDCAM_ENGINE_GRPC_PORT"))
     engine_rest_port: Port = Field(8080, validation_alias=_env("MEDCAM_ENGINE_REST_PORT"))
     shop_port: Port = Field(9000, validation_alias=_env("MEDCAM_SHOP_PORT"))

@@ -153,6 +153,10 @@ def _where(loc: tuple) -> str:
     return text
 
 
+def _bound(value: object) -> object:
+    return f"{value:g}" if isinstance(value, float) else value
+
+
 def _message(error: dict, wording: Wording) -> str:
     kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
     field = _where(error["loc"])
@@ -172,9 +176,9 @@ def _message(error: dict, wording: Wording) -> str:
     elif kind == "too_long":
         text = f"has too many entries (at most {ctx.get('max_length')})"
     elif kind in ("greater_than_equal", "greater_than"):
-        text = f"must be at least {ctx.get('ge', ctx.get('gt'))}, got {value!r}"
+        text = f"must be at least {_bound(ctx.get('ge', ctx.get('gt')))}, got {value!r}"
     elif kind in ("less_than_equal", "less_than"):
-        text = f"must be at most {ctx.get('le', ctx.get('lt'))}, got {value!r}"
+        text = f"must be at most {_bound(ctx.get('le', ctx.get('lt')))}, got {value!r}"
     elif kind == "value_error":
         text = str(ctx.get("error", error["msg"]))
     else:

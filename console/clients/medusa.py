@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,6 +22,18 @@ ORDER_FIELDS = (
     "*items,+metadata,+summary,+email,+currency_code,"
     "+shipping_address.first_name,+shipping_address.last_name"
 )
+
+#: The embedded shop's demo fault switch (a real Medusa has no such route).
+FAULTS_PATH = "/medcam/faults"
+
+
+@dataclass(frozen=True, slots=True)
+class ShopFaults:
+    """The demo faults the embedded shop injects: callbacks answered 500, declined payments."""
+
+    callbacks_down: bool
+    callback_fail_rate: float
+    decline_rate: float
 
 
 class MedusaAdmin:
@@ -111,6 +124,41 @@ class MedusaAdmin:
     async def convert_draft_order(self, draft_id: str) -> dict[str, Any]:
         data = await self._request("POST", f"/admin/draft-orders/{draft_id}/convert-to-order")
         return data["order"]
+
+    async def faults(self) -> ShopFaults:
+        """The embedded shop's demo faults; BackendError on a shop without the switch."""
+        return await self._faults("GET")
+
+    async def set_faults(
+        self,
+        *,
+        callbacks_down: bool | None = None,
+        callback_fail_rate: float | None = None,
+        decline_rate: float | None = None,
+    ) -> ShopFaults:
+        """Switch the embedded shop's demo faults (None leaves one as it is); the faults now."""
+        change = {"callbacks_down": callbacks_down, "callback_fail_rate": callback_fail_rate,
+                  "decline_rate": decline_rate}
+        return await self._faults("PUT", json={k: v for k, v in change.items() if v is not None})
+
+    async def _faults(self, method: str, **kwargs: Any) -> ShopFaults:
+        try:
+            data = await self._request(method, FAULTS_PATH, **kwargs)
+        except BackendError as exc:
+            if exc.code in ("HTTP_404", "HTTP_405"):
+                raise BackendError(
+                    "medusa", f"{self.base_url} has no demo fault switch ({FAULTS_PATH}): "
+                    "fault injection exists only on the embedded shop", exc.code,
+                ) from None
+            raise
+        try:
+            return ShopFaults(
+                callbacks_down=data["callbacks_down"] is True,
+                callback_fail_rate=float(data["callback_fail_rate"]),
+                decline_rate=float(data["decline_rate"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise BackendError("medusa", f"{method} {FAULTS_PATH}: unexpected answer") from None
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
