@@ -43,7 +43,10 @@ async def _body(request: Request, model: type[M], expected: str, wording: Wordin
 
 
 #: Complete-order's words, as before: its own prefix and no "in request body".
-_COMPLETE = Wording(unknown="Unrecognized fields: {names}", prefix="Invalid request: ")
+_COMPLETE = Wording(
+    unknown="Unrecognized fields: {names}", prefix="Invalid request: ", names_type=False,
+    sorts_unknown=True,
+)
 
 
 def _only_fields(request: Request) -> None:

@@ -17,13 +17,16 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    ValidationInfo,
+    field_validator,
     model_validator,
     with_config,
 )
+from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
 from .money import MAX_MAJOR, to_minor
-from .requestbody import type_name
+from .requestbody import BODY_RULE, type_name
 
 MAX_TEXT = 500
 MAX_QUANTITY = 100_000
@@ -152,7 +155,7 @@ class DraftOrderCreate(_Strict):
 
     region_id: NonBlank
     email: Email | None = None
-    customer_id: Text | None = None
+    customer_id: Text | None = Field(None, validate_default=True)
     items: Annotated[list[DraftOrderItemInput], Field(min_length=1, max_length=MAX_ITEMS)]
     shipping_address: AddressInput | None = None
     billing_address: AddressInput | None = None
@@ -163,11 +166,13 @@ class DraftOrderCreate(_Strict):
     sales_channel_id: Any = Field(None, description="Accepted and ignored")
     no_notification_order: Any = Field(None, description="Accepted and ignored")
 
-    @model_validator(mode="after")
-    def _someone_to_bill(self) -> DraftOrderCreate:
-        if self.email is None and self.customer_id is None:
-            raise ValueError("email or customer_id is required")
-        return self
+    @field_validator("customer_id")
+    @classmethod
+    def _someone_to_bill(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Checked here, in field order (before the items), as Medusa reports it.
+        if value is None and info.data.get("email") is None:
+            raise PydanticCustomError(BODY_RULE, "email or customer_id is required")
+        return value
 
 
 class OrderUpdate(_Strict):

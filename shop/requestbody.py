@@ -17,6 +17,8 @@ from pydantic import BaseModel, ValidationError
 MAX_DEPTH = 100
 
 M = TypeVar("M", bound=BaseModel)
+#: The error type of a rule about the whole body (its message names the fields itself).
+BODY_RULE = "body_rule"
 
 
 class BodyError(ValueError):
@@ -33,6 +35,10 @@ class Wording:
     prefix: str = ""
     #: Whether "too long" says how long the value was.
     counts_length: bool = False
+    #: Whether "must be an object" says what was sent instead.
+    names_type: bool = True
+    #: Unknown field names sorted (else in the order they were sent).
+    sorts_unknown: bool = False
 
 
 ADMIN = Wording()
@@ -120,7 +126,7 @@ def validate(model: type[M], body: dict, wording: Wording = ADMIN) -> tuple[M | 
     try:
         return model.model_validate(body), []
     except ValidationError as exc:
-        return None, describe(exc, wording)
+        return None, describe(exc, body, wording)
 
 
 def read_model(raw: bytes, model: type[M], expected: str, wording: Wording = ADMIN) -> M:
@@ -163,7 +169,7 @@ def _message(error: dict, wording: Wording) -> str:
     if kind == "missing":
         text = "is required"
     elif kind in _KINDS:
-        text = f"must be {_KINDS[kind]}, got {type_name(value)}"
+        text = f"must be {_KINDS[kind]}" + (f", got {type_name(value)}" if wording.names_type else "")
     elif kind == "string_too_short":
         text = "must not be empty"
     elif kind == "string_too_long":
@@ -181,13 +187,16 @@ def _message(error: dict, wording: Wording) -> str:
         text = f"must be at most {_bound(ctx.get('le', ctx.get('lt')))}, got {value!r}"
     elif kind == "value_error":
         text = str(ctx.get("error", error["msg"]))
+    elif kind == BODY_RULE:
+        return error["msg"]
     else:
         text = f"is invalid: {error['msg']}"
     return f"{field} {text}" if field else text
 
 
-def describe(exc: ValidationError, wording: Wording = ADMIN) -> list[str]:
-    """Every problem, unknown fields first in each object (grouped), then in field order."""
+def describe(exc: ValidationError, body: dict, wording: Wording = ADMIN) -> list[str]:
+    """Every problem, unknown fields first in each object (grouped, in ``body``'s order), then
+    the others in field order."""
     errors = exc.errors(include_url=False)
     problems: list[str] = []
     done: set[tuple] = set()
@@ -199,13 +208,25 @@ def describe(exc: ValidationError, wording: Wording = ADMIN) -> list[str]:
         if parent in done:
             continue
         done.add(parent)
-        names = ", ".join(
-            repr(e["loc"][-1]) for e in errors
-            if e["type"] == "extra_forbidden" and e["loc"][:-1] == parent
-        )
+        unknown = [
+            e["loc"][-1] for e in errors if e["type"] == "extra_forbidden" and e["loc"][:-1] == parent
+        ]
+        unknown = sorted(unknown) if wording.sorts_unknown else _in_sent_order(body, parent, unknown)
+        names = ", ".join(repr(name) for name in unknown)
         where = _where(parent) or "request body"
         problems.append(wording.prefix + wording.unknown.format(where=where, names=names))
     return problems
+
+
+def _in_sent_order(body: dict, parent: tuple, names: list) -> list:
+    sent: object = body
+    for part in parent:
+        try:
+            sent = sent[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return names
+    order = {key: at for at, key in enumerate(sent)} if isinstance(sent, dict) else {}
+    return sorted(names, key=lambda name: order.get(name, len(order)))
 
 
 def _unknown_first(errors: list) -> list:
