@@ -30,9 +30,6 @@ from .shapes import customer_view, order_view, product_view, region_view
 
 Handler = Callable[[Request], Awaitable[Response]]
 M = TypeVar("M", bound=BaseModel)
-#: Medusa 2's payment statuses the shop gives converted orders.
-NOT_PAID = "not_paid"
-DECLINED = "canceled"
 
 
 async def _body(request: Request, model: type[M], expected: str, wording: Wording = ADMIN) -> M:
@@ -149,7 +146,7 @@ def admin_router(repository: ShopRepository, faults: DemoFaults, guards: Guards)
         post=True))
     async def convert_draft_order(request: Request) -> Response:
         _only_fields(request)
-        payment = DECLINED if faults.declines() else NOT_PAID
+        payment = answers.PAYMENT_DECLINED if faults.declines() else answers.NOT_PAID
         record = repository.convert_draft_order(request.path_params["order_id"], payment)
         return JSONResponse({"order": _order(record)})
 

@@ -16,6 +16,9 @@ from .queries import ORDER_STATUSES
 Time = Annotated[str, Field(description="ISO-8601 UTC with milliseconds, e.g. 2026-01-05T05:15:02.500Z")]
 Money = Annotated[float, Field(ge=0, description="Major units (49.5 EUR)")]
 Metadata = dict[str, Any]
+#: The payment status of an order nobody has paid yet, and of one whose payment was declined.
+NOT_PAID = "not_paid"
+PAYMENT_DECLINED = "canceled"
 #: Medusa 2's payment statuses; "canceled" is a declined payment.
 PaymentStatus = Literal[
     "not_paid", "awaiting", "authorized", "partially_authorized", "captured",

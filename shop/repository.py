@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from protocol.progress import ORDER_CANCELED, StageOrder
 
+from .answers import NOT_PAID
 from .bodies import ADDRESS_FIELDS, DraftOrderCreate, OrderUpdate
 from .catalogue import seed_catalogue
 from .clock import now_iso
@@ -325,7 +326,7 @@ class ShopRepository:
             ]
             row = {
                 "id": order_id, "display_id": display_id, "status": "draft", "is_draft": 1,
-                "payment_status": "not_paid",
+                "payment_status": NOT_PAID,
                 "email": data.email or (customer["email"] if customer else None),
                 "currency_code": currency, "region_id": region["id"],
                 "customer_id": customer["id"] if customer else None,
@@ -347,7 +348,7 @@ class ShopRepository:
             [[row[c] for c in columns] for row in rows],
         )
 
-    def convert_draft_order(self, order_id: str, payment_status: str = "not_paid") -> OrderRecord:
+    def convert_draft_order(self, order_id: str, payment_status: str = NOT_PAID) -> OrderRecord:
         """Turn a draft into a pending order with ``payment_status``; ids and created_at kept."""
         with self._write():
             row = self._one("SELECT status, is_draft FROM orders WHERE id = ?", (order_id,))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from .answers import NOT_PAID
 from .bodies import ADDRESS_FIELDS
 from .money import to_major
 
@@ -70,7 +71,7 @@ def order_view(row: dict, items: list[dict]) -> dict:
         "region_id": row["region_id"],
         "customer_id": row["customer_id"],
         "sales_channel_id": None,
-        "payment_status": row["payment_status"] or "not_paid",
+        "payment_status": row["payment_status"] or NOT_PAID,
         "fulfillment_status": "not_fulfilled",
         "items": [item_view(item) for item in items],
         "shipping_address": address_view(row["shipping_address"]),
