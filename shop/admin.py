@@ -14,7 +14,7 @@ from . import answers
 from .bodies import DraftOrderCreate, OrderComplete, OrderUpdate
 from .errors import InvalidData, NotFound, medusa_endpoint
 from .faults import DemoFaults
-from .operations import Guards, admin_operation, path_ids, request_body
+from .operations import Guards, admin_operation, path_ids, request_body, shop_router
 from .queries import (
     DetailQuery,
     OrderListQuery,
@@ -64,7 +64,7 @@ def _order(record: OrderRecord) -> dict:
 
 def admin_router(repository: ShopRepository, faults: DemoFaults, guards: Guards) -> APIRouter:
     """The ``/admin`` routes bound to ``repository``; ``faults`` may decline converted orders."""
-    router = APIRouter()
+    router = shop_router()
     paging = query_parameters(PageQuery)
     detail = query_parameters(DetailQuery)
 

@@ -16,7 +16,7 @@ from .answers import AuthToken, Error
 from .apikey import bearer_token
 from .bodies import EmailPassLogin, TokenRefresh
 from .errors import InvalidData, medusa_endpoint, medusa_error
-from .operations import errors, request_body
+from .operations import errors, request_body, shop_router
 from .requestbody import BodyError, Wording, read_model
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def _unauthorized(message: str) -> Response:
 
 def auth_router(login: AdminLogin) -> APIRouter:
     """The two routes; without configured credentials every login and refresh is a 401."""
-    router = APIRouter()
+    router = shop_router()
 
     @medusa_endpoint
     async def emailpass(request: Request) -> Response:

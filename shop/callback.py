@@ -26,7 +26,7 @@ from .clock import now_iso
 from .errors import callback_failure
 from .faults import DemoFaults
 from .idempotency import IDEMPOTENCY_HEADER, MAX_KEY, fingerprint, read_key
-from .operations import Guards, errors, merge, request_body
+from .operations import Guards, errors, merge, request_body, shop_router
 from .repository import CallbackKey, CallbackResult, KeyReuse, ShopRepository
 from .requestbody import BodyError, Wording, parse_object, validate
 
@@ -77,7 +77,7 @@ def callback_router(
 ) -> APIRouter:
     """The ``/demo`` routes bound to ``repository``; ``secret`` makes POSTs need a signature."""
     stages = stages or StageOrder()
-    router = APIRouter()
+    router = shop_router()
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse(

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from .answers import Faults
 from .bodies import FaultsUpdate
 from .errors import InvalidData, medusa_endpoint
-from .operations import Guards, admin_operation
+from .operations import Guards, admin_operation, shop_router
 from .requestbody import BodyError, read_model
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class DemoFaults:
 
 def faults_router(faults: DemoFaults, guards: Guards) -> APIRouter:
     """``GET``/``PUT /medcam/faults``, guarded like the Admin API."""
-    router = APIRouter()
+    router = shop_router()
 
     async def show(request: Request) -> Response:
         return JSONResponse(faults.view())
