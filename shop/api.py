@@ -1,17 +1,17 @@
-"""The shop's routes as one FastAPI app, and the OpenAPI document it serves at /openapi.json."""
+"""The shop's routes, declared with FastAPI, and the OpenAPI document they serve at /openapi.json."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute
 
 from protocol.progress import StageOrder
 
@@ -23,13 +23,6 @@ from .document import OPENAPI_PATH, describe
 from .faults import DemoFaults, faults_router
 from .operations import Guards, errors, shop_router
 from .repository import ShopRepository
-
-#: The shop exports no OpenTelemetry: newer FastAPI (with native telemetry) then skips its
-#: per-request check of the providers, a fifth of a small request's CPU.
-_NO_TELEMETRY: dict[str, Any] = (
-    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
-    if "telemetry" in inspect.signature(FastAPI).parameters else {}
-)
 
 
 async def _health(request: Request) -> Response:
@@ -61,7 +54,7 @@ def _service_router(document: dict[str, Any]) -> APIRouter:
     return router
 
 
-def build_api(
+def shop_routes(
     repository: ShopRepository,
     login: AdminLogin,
     faults: DemoFaults,
@@ -70,12 +63,9 @@ def build_api(
     callback_secret: str | None = None,
     clock: Callable[[], float] = time.time,
     stages: StageOrder | None = None,
-    **app_options: Any,
-) -> FastAPI:
-    """Every route, bound to its state; ``app_options`` go to ``FastAPI`` (middleware…)."""
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **_NO_TELEMETRY, **app_options)
-    # Strict paths, as every route is documented: "/admin/orders/" is a 404, not a redirect.
-    app.router.redirect_slashes = False
+) -> tuple[list[BaseRoute], dict[str, Any]]:
+    """Every route, bound to its state, and the OpenAPI document FastAPI writes of them."""
+    routes: list[BaseRoute] = []
     document: dict[str, Any] = {}
     for router in (
         _service_router(document),
@@ -86,13 +76,12 @@ def build_api(
         auth_router(login),
         faults_router(faults, guards),
     ):
-        app.router.routes.extend(router.routes)  # the routes themselves, not a lazy include
-    document.update(describe(app.routes))
-    app.state.openapi_document = document
-    for route in app.routes:  # HEAD answers as GET does (the document lists GET only)
+        routes.extend(router.routes)
+    document.update(describe(routes))
+    for route in routes:  # HEAD answers as GET does (the document lists GET only)
         if isinstance(route, APIRoute) and "GET" in route.methods:
             route.methods.add("HEAD")
-    return app
+    return routes, document
 
 
 def openapi_document(
@@ -102,4 +91,4 @@ def openapi_document(
     guards = Guards(admin=api_key or admin_login, signed_callbacks=signed_callbacks)
     login = AdminLogin(None, None, clock=time.time)
     unused: Any = None  # the handlers are never called
-    return build_api(unused, login, DemoFaults(), guards=guards).state.openapi_document
+    return shop_routes(unused, login, DemoFaults(), guards=guards)[1]

@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from protocol.progress import WORKFLOW_SEQUENCE, StageOrder
 
-from .api import build_api
+from .api import shop_routes
 from .apikey import ApiKeyMiddleware
 from .auth import DEFAULT_TOKEN_LIFETIME_S, AdminLogin
 from .bodylimit import MAX_BODY_BYTES, BodyLimitMiddleware
@@ -55,7 +55,7 @@ def create_app(
     key_retention_s: float = KEY_RETENTION_S,
     workflow_statuses: Sequence[str] = WORKFLOW_SEQUENCE,
     faults: DemoFaults | None = None,
-) -> FastAPI:
+) -> Starlette:
     """The shop app over the SQLite file ``db_path`` (created, migrated and seeded now).
 
     ``callback_secret``: POST /demo must be signed with it (401 otherwise). ``api_key``:
@@ -76,7 +76,7 @@ def create_app(
     ensure_history(repository.db)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
@@ -89,7 +89,7 @@ def create_app(
     if api_key or login.configured:
         token_valid = login.token_valid if login.configured else None
         middleware.append(Middleware(ApiKeyMiddleware, key=api_key, token_valid=token_valid))
-    app = build_api(
+    routes, document = shop_routes(
         repository,
         login,
         faults or DemoFaults(),
@@ -97,10 +97,18 @@ def create_app(
         callback_secret=callback_secret or None,
         clock=clock,
         stages=StageOrder(workflow_statuses),
+    )
+    # FastAPI declares the routes and writes the document; Starlette, which FastAPI is built
+    # on, serves them, as each handler reads its own request.
+    app = Starlette(
+        routes=routes,
         middleware=middleware,
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
+    # Strict paths, as every route is documented: "/admin/orders/" is a 404, not a redirect.
+    app.router.redirect_slashes = False
+    app.state.openapi_document = document
     app.state.repository = repository
     app.state.admin_login = login
     return app
