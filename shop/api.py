@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
@@ -21,6 +22,7 @@ from .auth import AdminLogin, auth_router
 from .callback import callback_router
 from .document import OPENAPI_PATH, describe
 from .faults import DemoFaults, faults_router
+from .history import history_router
 from .operations import Guards, errors, shop_router
 from .repository import ShopRepository
 
@@ -63,8 +65,10 @@ def shop_routes(
     callback_secret: str | None = None,
     clock: Callable[[], float] = time.time,
     stages: StageOrder | None = None,
+    db_path: Path = Path("shop.sqlite3"),
 ) -> tuple[list[BaseRoute], dict[str, Any]]:
-    """Every route, bound to its state, and the OpenAPI document FastAPI writes of them."""
+    """Every route, bound to its state (``db_path`` is the shop's file, which the metadata
+    history reads), and the OpenAPI document FastAPI writes of them."""
     routes: list[BaseRoute] = []
     document: dict[str, Any] = {}
     for router in (
@@ -73,6 +77,7 @@ def shop_routes(
             repository, faults, guards, secret=callback_secret, clock=clock, stages=stages
         ),
         admin_router(repository, faults, guards),
+        history_router(db_path),
         auth_router(login),
         faults_router(faults, guards),
     ):

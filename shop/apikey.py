@@ -11,7 +11,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import medusa_error
 
-ADMIN_PREFIXES = ("/admin", "/medcam")
+#: The Admin API and the demo fault switch (the metadata history is open, as /demo's health).
+ADMIN_PREFIXES = ("/admin", "/medcam/faults")
 CHALLENGE = 'Basic realm="medcam-shop", Bearer realm="medcam-shop"'
 
 
@@ -62,7 +63,7 @@ def _authorization(scope: Scope) -> str | None:
 
 
 class ApiKeyMiddleware:
-    """ASGI middleware: every ``/admin`` and ``/medcam`` request must carry the key or a login token.
+    """ASGI middleware: every ``/admin`` and ``/medcam/faults`` request needs the key or a login token.
 
     ``key``: the secret API key (see :func:`key_matches`). ``token_valid``: judges a
     ``Bearer`` token from ``POST /auth/user/emailpass``. At least one must be given;

@@ -97,6 +97,7 @@ def create_app(
         callback_secret=callback_secret or None,
         clock=clock,
         stages=StageOrder(workflow_statuses),
+        db_path=Path(db_path),
     )
     # FastAPI declares the routes and writes the document; Starlette, which FastAPI is built
     # on, serves them, as each handler reads its own request.

@@ -12,11 +12,16 @@ import asyncio
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 from sqlite_utils import Database
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+
+from .answers import Error
+from .operations import errors, path_ids, shop_router
 
 TABLE = "metadata_history"
 ROUTE = "/medcam/orders/{order_id}/metadata-history"
@@ -67,54 +72,31 @@ def history_of(db_path: Path, order_id: str) -> list[dict] | None:
     ]
 
 
-def history_openapi() -> tuple[dict, dict]:
-    """The route's OpenAPI path item and schema, for the shop's document: ``(paths, schemas)``."""
-    write = {
-        "type": "object",
-        "required": ["seq", "at", "workflow_status", "last_updated", "order_status", "metadata"],
-        "properties": {
-            "seq": {"type": "integer", "description": "Order of the change in the whole shop"},
-            "at": {"type": "string", "description": "The order's updated_at after the change"},
-            "workflow_status": {"type": ["string", "null"]},
-            "last_updated": {"type": ["string", "null"], "description": "Stamped by each status callback"},
-            "order_status": {"type": "string"},
-            "metadata": {"type": "object", "description": "The whole metadata after the change"},
-        },
-    }
-    schemas = {
-        "MetadataWrite": write,
-        "MetadataHistory": {
-            "type": "object", "required": ["order_id", "writes"],
-            "properties": {"order_id": {"type": "string"},
-                           "writes": {"type": "array", "items": {"$ref": "#/components/schemas/MetadataWrite"}}},
-        },
-    }
+class MetadataWrite(BaseModel):
+    """One change of an order's metadata or status."""
 
-    def answer(schema: str, description: str) -> dict:
-        return {"description": description,
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+    model_config = ConfigDict(extra="forbid")
 
-    retry_after = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
-    paths = {
-        ROUTE: {
-            "get": {
-                "tags": ["service"],
-                "summary": "Every change of one order's metadata or status, oldest first (embedded shop only)",
-                "security": [],
-                "parameters": [{"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {
-                    "200": answer("MetadataHistory", "The order's changes"),
-                    "404": answer("Error", "No such order"),
-                    "429": {**answer("Error", "Rate limit exceeded"), "headers": retry_after},
-                },
-            }
-        }
-    }
-    return paths, schemas
+    seq: int = Field(description="Order of the change in the whole shop")
+    at: str = Field(description="The order's updated_at after the change")
+    workflow_status: str | None
+    last_updated: str | None = Field(description="Stamped by each status callback")
+    order_status: str
+    metadata: dict[str, Any] = Field(description="The whole metadata after the change")
 
 
-def history_routes(db_path: Path) -> list[Route]:
+class MetadataHistory(BaseModel):
+    """Every recorded change of one order, oldest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str
+    writes: list[MetadataWrite]
+
+
+def history_router(db_path: Path) -> APIRouter:
     """``GET /medcam/orders/{id}/metadata-history``: the embedded shop's own route, not Medusa's."""
+    router = shop_router()
 
     async def metadata_history(request: Request) -> Response:
         order_id = request.path_params["order_id"]
@@ -125,4 +107,11 @@ def history_routes(db_path: Path) -> list[Route]:
             )
         return JSONResponse({"order_id": order_id, "writes": writes})
 
-    return [Route(ROUTE, metadata_history, methods=["GET"])]
+    router.add_api_route(
+        ROUTE, metadata_history, methods=["GET"], tags=["service"],
+        summary="Every change of one order's metadata or status, oldest first (embedded shop only)",
+        response_model=MetadataHistory, response_description="The order's changes",
+        responses=errors(Error, 404, 429),
+        openapi_extra={"security": [], "parameters": path_ids("order_id")},
+    )
+    return router

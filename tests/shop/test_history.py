@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from shop.api import openapi_document
 from shop.history import ROUTE
-from shop.openapi import openapi_document
 from tests.shop.contract import Contract
 
 
