@@ -1,4 +1,5 @@
-"""Camunda REST API v2 subset (topology, incidents, process instances, jobs) as a Starlette app."""
+"""Camunda REST API v2 subset (topology, incidents, process instances and definitions, jobs,
+variables) as a Starlette app."""
 
 from __future__ import annotations
 
@@ -158,6 +159,24 @@ JOB_SPEC = SearchSpec(
 )
 
 
+VARIABLE_SPEC = SearchSpec(
+    table="variables",
+    key_column="key",
+    fields={
+        "variableKey": Field("key", KEY),
+        "name": Field("name", STRING),
+        "value": Field("value", STRING),
+        "scopeKey": Field("scope_key", KEY),
+        "processInstanceKey": Field("process_instance_key", KEY),
+        "tenantId": Field("'<default>'", STRING),
+        "isTruncated": Field("0", BOOL),
+    },
+)
+
+#: Longest variable value a search returns whole; longer ones come back truncated.
+VARIABLE_PREVIEW_CHARS = 8192
+
+
 def _key(value: int | None) -> str | None:
     return None if value is None else str(value)
 
@@ -260,6 +279,37 @@ def job_item(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+def variable_item(row: sqlite3.Row) -> dict[str, Any]:
+    """A variable: its value as JSON text, as Camunda returns it; the engine keeps root
+    variables of finished instances, and every scope's variables while the instance runs."""
+    value = row["value"]
+    truncated = len(value) > VARIABLE_PREVIEW_CHARS
+    return {
+        "variableKey": str(row["key"]),
+        "name": row["name"],
+        "value": value[:VARIABLE_PREVIEW_CHARS] if truncated else value,
+        "isTruncated": truncated,
+        "scopeKey": str(row["scope_key"]),
+        "processInstanceKey": str(row["process_instance_key"]),
+        "rootProcessInstanceKey": str(row["process_instance_key"]),
+        "tenantId": "<default>",
+    }
+
+
+def process_definition_item(row: sqlite3.Row) -> dict[str, Any]:
+    """A deployed process definition (the XML is served by ``/xml``)."""
+    return {
+        "processDefinitionKey": str(row["key"]),
+        "processDefinitionId": row["bpmn_process_id"],
+        "name": row["name"],
+        "version": row["version"],
+        "versionTag": None,
+        "resourceName": row["resource_name"],
+        "tenantId": row["tenant_id"],
+        "hasStartForm": False,
+    }
+
+
 class RestApi:
     """Handlers read SQLite after the commit barrier, so answers are strongly consistent."""
 
@@ -339,6 +389,18 @@ class RestApi:
             return JSONResponse(render(rows[0]))
         return handler
 
+    async def process_definition_xml(self, request: Request) -> Response:
+        """The BPMN XML of a deployed definition, as deployed (text/xml)."""
+        try:
+            key = path_key(request, "processDefinitionKey")
+        except BadRequest as exc:
+            return problem(request, 400, "INVALID_ARGUMENT", str(exc))
+        rows = await self._query("SELECT resource FROM process_definitions WHERE key = ?", (key,))
+        if not rows:
+            return problem(request, 404, "NOT_FOUND", "Process definition with key "
+                           f"'{request.path_params['processDefinitionKey']}' not found")
+        return Response(bytes(rows[0]["resource"]), media_type="text/xml")
+
     def app(self) -> Starlette:
         commands = self._commands
         routes = [
@@ -364,6 +426,14 @@ class RestApi:
                                 "process_instances")),
                   methods=["POST"]),
             Route("/jobs/search", self._search(JOB_SPEC, job_item), methods=["POST"]),
+            Route("/variables/search", self._search(VARIABLE_SPEC, variable_item),
+                  methods=["POST"]),
+            Route("/process-definitions/{processDefinitionKey}",
+                  self._get("process_definitions", "Process definition", "processDefinitionKey",
+                            process_definition_item),
+                  methods=["GET"]),
+            Route("/process-definitions/{processDefinitionKey}/xml", self.process_definition_xml,
+                  methods=["GET"]),
             Route("/jobs/{jobKey}", commands.update_job, methods=["PATCH"]),
         ]
 
