@@ -12,10 +12,12 @@ from textual.worker import Worker, WorkerState
 
 from console.clients.errors import BackendError
 from console.fulfillment import FulfillmentError
+from console.order_detail import DetailLoader
 from console.runtime import ConsoleRuntime
 from console.screens.confirm import ConfirmDialog
 from console.screens.help import HelpScreen
 from console.screens.main import MainScreen
+from console.screens.order_detail import OrderDetailScreen
 from console.state import ConsoleState
 from console.widgets.callbacks_panel import CallbacksPanel
 from console.widgets.incidents_panel import IncidentsPanel
@@ -52,6 +54,7 @@ class MedcamApp(App[None]):
         demo_orders: int = 0,
         clock: Callable[[], datetime] | None = None,
         mode: str = "",
+        detail_loader: DetailLoader | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -60,6 +63,10 @@ class MedcamApp(App[None]):
         self.demo_orders = demo_orders
         self.clock = clock or (lambda: datetime.now(UTC))
         self.mode = mode or ("read-only" if read_only else "")
+        self.detail_loader = detail_loader or DetailLoader(
+            runtime.rest if runtime is not None else None,
+            runtime.store.timeline if runtime is not None else None,
+        )
 
     # ------------------------------------------------------------------ lifecycle
     def get_default_screen(self) -> MainScreen:
@@ -108,9 +115,12 @@ class MedcamApp(App[None]):
         if needs_backend and self.runtime is None:
             self._no_backend()
             return None
-        if not isinstance(self.screen, MainScreen):
+        if isinstance(self.screen, OrderDetailScreen):
+            order_id: str | None = self.screen.order_id
+        elif isinstance(self.screen, MainScreen):
+            order_id = self.screen.query_one(OrdersTable).selected_order_id
+        else:
             return None
-        order_id = self.screen.query_one(OrdersTable).selected_order_id
         view = self.state.orders.get(order_id) if order_id else None
         if view is None:
             self.notify("Choose an order first (↑/↓).", severity="warning")
@@ -160,6 +170,11 @@ class MedcamApp(App[None]):
 
     def _no_backend(self) -> None:
         self.notify("No backend: this screen shows pinned demo data.", severity="warning")
+
+    def open_order_detail(self, order_id: str) -> None:
+        """The order detail screen for one order (``escape`` comes back)."""
+        self.push_screen(OrderDetailScreen(order_id, self.state, self.detail_loader, self.clock,
+                                           live=self.runtime is not None))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from console.app import MedcamApp
+from console.demo_detail import pinned_detail_loader
 from console.events import (
     BackendStatus,
     CallbackAttempt,
@@ -84,7 +85,9 @@ def demo_state() -> ConsoleState:
 
 def demo_app() -> MedcamApp:
     """The main screen with the pinned data and a frozen clock (no backends)."""
-    return MedcamApp(state=demo_state(), clock=lambda: FROZEN_NOW, mode="demo data")
+    state = demo_state()
+    return MedcamApp(state=state, clock=lambda: FROZEN_NOW, mode="demo data",
+                     detail_loader=pinned_detail_loader(state, FROZEN_NOW))
 
 
 async def _export(output: Path) -> list[Path]:
@@ -99,6 +102,10 @@ async def _export(output: Path) -> list[Path]:
         await pilot.press("escape", "down", "c")
         await pilot.pause()
         paths.append(Path(app.save_screenshot("cancel-confirm.svg", str(output))))
+        await pilot.press("escape", "enter")  # the order with the incident
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        paths.append(Path(app.save_screenshot("order-detail.svg", str(output))))
     return paths
 
 

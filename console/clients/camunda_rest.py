@@ -1,4 +1,4 @@
-"""The Camunda 8 REST API v2 (Orchestration Cluster API): incident and instance searches."""
+"""The Camunda 8 REST API v2 (Orchestration Cluster API): incidents, instances, jobs, variables, XML."""
 
 from __future__ import annotations
 
@@ -87,7 +87,34 @@ class CamundaRest:
         data = await self._request("POST", "/process-instances/search", json=body)
         return list(data.get("items", []))
 
+    async def process_instance(self, key: int) -> dict[str, Any]:
+        """One process instance (state, definition key, start and end dates)."""
+        return await self._request("GET", f"/process-instances/{key}")
+
+    async def process_definition_xml(self, key: int) -> bytes:
+        """The BPMN XML of a deployed process definition, with its diagram interchange."""
+        return (await self._send("GET", f"/process-definitions/{key}/xml")).content
+
+    async def jobs_of(self, process_instance_key: int, limit: int = 100) -> list[dict[str, Any]]:
+        """Every job of one instance (any state), oldest first."""
+        body = {
+            "filter": {"processInstanceKey": str(process_instance_key)},
+            "sort": [{"field": "creationTime", "order": "ASC"}],
+            "page": {"limit": limit},
+        }
+        return list((await self._request("POST", "/jobs/search", json=body)).get("items", []))
+
+    async def variables_of(self, process_instance_key: int, limit: int = 200) -> dict[str, str]:
+        """The instance's root-scope variables: name -> value as JSON text."""
+        body = {"filter": {"scopeKey": str(process_instance_key)}, "page": {"limit": limit}}
+        data = await self._request("POST", "/variables/search", json=body)
+        return {str(item["name"]): str(item["value"]) for item in data.get("items", [])}
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = await self._send(method, path, **kwargs)
+        return json_object("camunda-rest", f"{method} {path}", response)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -98,4 +125,4 @@ class CamundaRest:
                 f"{method} {path}: HTTP {response.status_code}: {error_reason(response, raw_text=True)}",
                 f"HTTP_{response.status_code}",
             )
-        return json_object("camunda-rest", f"{method} {path}", response)
+        return response

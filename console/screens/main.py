@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label
+from textual.widgets import DataTable, Footer, Header, Label
 
 from console.widgets.callbacks_panel import CallbacksPanel
 from console.widgets.incidents_panel import IncidentsPanel
@@ -15,6 +16,8 @@ from console.widgets.status_bar import StatusBar
 
 class MainScreen(Screen):
     """Layout only; the app refreshes the widgets from its state on a timer."""
+
+    BINDINGS = [Binding("enter", "order_detail", "Detail", id="order-detail")]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -30,3 +33,14 @@ class MainScreen(Screen):
                 yield Label("Callback attempts", classes="pane-title")
                 yield CallbacksPanel(id="callbacks")
         yield Footer()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """``enter`` on the orders table (the table takes the key before the screen does)."""
+        if isinstance(event.data_table, OrdersTable):
+            event.stop()
+            self.action_order_detail()
+
+    def action_order_detail(self) -> None:
+        order_id = self.query_one(OrdersTable).selected_order_id
+        if order_id is not None:
+            self.app.open_order_detail(order_id)  # type: ignore[attr-defined]
