@@ -56,7 +56,7 @@ class ProcessDiagram(Widget):
         if canvas is None:
             return Text("no diagram", style="dim")
         styles = {
-            name: self.get_component_rich_style(f"process-diagram--{name}", partial=True)
+            name: self.get_component_rich_style(f"process-diagram--{name}")
             for name in (DONE, ACTIVE, INCIDENT, "pending")
         }
         styles[TAKEN] = styles[DONE]

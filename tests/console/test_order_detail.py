@@ -1,0 +1,73 @@
+"""The order detail screen with pinned data: enter opens it, escape goes back, what it shows."""
+
+from __future__ import annotations
+
+from console.app import MedcamApp
+from console.screens.main import MainScreen
+from console.screens.order_detail import OrderDetailScreen
+from console.screenshots import demo_app
+
+INCIDENT_ORDER = "order_01JGDEMO0004"  # second row: reserve-inventory ran out of retries
+
+
+async def _open(pilot, *keys: str) -> OrderDetailScreen:
+    await pilot.press(*keys, "enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, OrderDetailScreen)
+    return screen
+
+
+async def test_enter_opens_the_selected_order_and_escape_goes_back() -> None:
+    app = demo_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        screen = await _open(pilot, "down")
+        assert screen.order_id == INCIDENT_ORDER
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        screen = await _open(pilot, "up")
+        assert screen.order_id == "order_01JGDEMO0005"
+
+
+async def test_the_detail_marks_the_incident_the_path_and_the_drift() -> None:
+    app = demo_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        screen = await _open(pilot, "down")
+        detail = screen.detail
+        assert detail is not None
+        assert detail.path.incident == {"Task_ReserveInventory"}
+        assert detail.path.done == {"StartEvent_OrderPlaced", "Task_VerifyPayment"}
+        assert detail.path.taken == {"Flow_ToVerifyPayment", "Flow_ToReserveInventory"}
+        assert [(r.label, r.state) for r in detail.stages] == [("Verify Payment", "COMPLETED"),
+                                                              ("Reserve Inventory", "FAILED")]
+        status = next(r for r in detail.drift if r.name == "workflow_status")
+        assert (status.medusa, status.engine, status.drift) == ("started", "payment_verified", True)
+        assert dict(detail.variables)["paymentVerified"] == "true"
+        assert "inventoryReserved" not in dict(detail.variables)
+        assert [e.ok for e in detail.callbacks] == [True, False, False, False]
+        assert len(detail.slack) == 2 and detail.audit[0].text.startswith("retry: failed")
+        drift_text = str(screen.query_one("#detail-drift").render())
+        assert "drift" in drift_text
+
+
+async def test_write_keys_on_the_detail_act_on_its_order() -> None:
+    """Without a backend the pinned app says so instead of acting on another order."""
+    app = demo_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await _open(pilot, "down")
+        await pilot.press("r")
+        await pilot.pause()
+        assert any("No backend" in str(n.message) for n in app._notifications)  # noqa: SLF001
+
+
+async def test_an_empty_table_opens_nothing() -> None:
+    app = MedcamApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
