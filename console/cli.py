@@ -132,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     from console.commands.verbs import add_verb_parsers
 
     add_verb_parsers(sub, common)
+    serve = sub.add_parser("serve", parents=[common], help="serve the console to a browser (textual-serve; no login)",
+                           description="Serve the same console to web browsers through textual-serve. It has no "
+                                       "login of its own: bind it to loopback and put an authenticating proxy in front.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--public-url", metavar="URL", default=None,
+                       help="the address browsers use, when behind a proxy (default http://HOST:PORT)")
 
     shots = sub.add_parser("screenshots", help="export the screens as SVG into screenshots/ (fixed demo data)")
     shots.add_argument("--output", type=Path, default=Path("screenshots"), metavar="DIR", help="folder (default ./screenshots)")
@@ -173,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         sys.exit(_fail(str(exc)))
     setup_logging(settings.data_dir / "console.log", settings.log_level, settings.secrets())
-    handlers = {"workers": _run_workers, "bench": _run_bench, "engine": _run_engine, **_verbs()}
+    handlers = {"workers": _run_workers, "bench": _run_bench, "engine": _run_engine, "serve": _run_serve, **_verbs()}
     handler = handlers.get(args.command, _run_console)
     try:
         sys.exit(handler(args, settings))
@@ -287,6 +294,12 @@ def _run_bench(args: argparse.Namespace, settings: Settings) -> int:
         print("medcam-console: note: the shop declined no payment (does it support MEDCAM_DEMO_DECLINE_RATE?)",
               file=sys.stderr)
     return 0 if result["completed"] + result["declined"] == result["orders"] else 1
+
+
+def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from console.serve import serve
+
+    return serve(args)
 
 
 def _run_engine(args: argparse.Namespace, settings: Settings) -> int:
