@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "process with zero-work pyzeebe workers (instances/s, CPU per instance)")
     bench.add_argument("--streaming", action="store_true",
                        help="with --engine-only: workers use StreamActivatedJobs as well as polling")
+    bench.add_argument("--ui", action="store_true",
+                       help="measure the console's screen instead: load --orders (default 10000) through the "
+                            "embedded stack, then time to first frame, keypress-to-repaint p50/p99, CPU idle "
+                            "and while --flow orders run, RSS")
+    bench.add_argument("--flow", type=_non_negative, default=200, metavar="K",
+                       help="with --ui: orders started while CPU is measured (default 200)")
     bench.add_argument("--timeout", type=_positive, default=600, metavar="S", help="give up after S seconds (default 600)")
     bench.add_argument("--floor", action="store_true",
                        help="measure the transport floor instead: CPU per call of a trivial gRPC call, a pushed "
@@ -263,6 +269,16 @@ def _run_bench(args: argparse.Namespace, settings: Settings) -> int:
     from console.runtime import StartupError
     from serving.event_loop import run
 
+    if args.ui:
+        from bench.ui import report_text as ui_text
+        from bench.ui import run_ui_bench
+
+        try:
+            result = asyncio.run(run_ui_bench(args.orders or 10_000, args.flow, timeout_s=args.timeout))
+        except StartupError as exc:
+            return _fail(str(exc))
+        print(json.dumps(result) if args.json else ui_text(result))
+        return 0
     if args.floor:
         from bench.library_floor import report_text, run_floor
 
