@@ -6,12 +6,23 @@ from console.app import MedcamApp
 from console.screens.main import MainScreen
 from console.screens.order_detail import OrderDetailScreen
 from console.screenshots import demo_app
+from console.widgets.orders_table import OrdersTable
 
-INCIDENT_ORDER = "order_01JGDEMO0004"  # second row: reserve-inventory ran out of retries
+INCIDENT_ORDER = "order_01JGDEMO0004"  # reserve-inventory ran out of retries
+OTHER_ORDER = "order_01JGDEMO0001"
 
 
-async def _open(pilot, *keys: str) -> OrderDetailScreen:
-    await pilot.press(*keys, "enter")
+async def select(pilot, order_id: str) -> None:
+    """Put the orders table's cursor on ``order_id`` (wherever sorting put its row)."""
+    await pilot.pause()
+    table = pilot.app.screen.query_one(OrdersTable)
+    table.move_cursor(row=table.get_row_index(order_id), animate=False)
+    await pilot.pause()
+
+
+async def _open(pilot, order_id: str) -> OrderDetailScreen:
+    await select(pilot, order_id)
+    await pilot.press("enter")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     screen = pilot.app.screen
@@ -23,20 +34,20 @@ async def test_enter_opens_the_selected_order_and_escape_goes_back() -> None:
     app = demo_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        screen = await _open(pilot, "down")
+        screen = await _open(pilot, INCIDENT_ORDER)
         assert screen.order_id == INCIDENT_ORDER
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
-        screen = await _open(pilot, "up")
-        assert screen.order_id == "order_01JGDEMO0005"
+        screen = await _open(pilot, OTHER_ORDER)
+        assert screen.order_id == OTHER_ORDER
 
 
 async def test_the_detail_marks_the_incident_the_path_and_the_drift() -> None:
     app = demo_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        screen = await _open(pilot, "down")
+        screen = await _open(pilot, INCIDENT_ORDER)
         detail = screen.detail
         assert detail is not None
         assert detail.path.incident == {"Task_ReserveInventory"}
@@ -59,7 +70,7 @@ async def test_write_keys_on_the_detail_act_on_its_order() -> None:
     app = demo_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        await _open(pilot, "down")
+        await _open(pilot, INCIDENT_ORDER)
         await pilot.press("r")
         await pilot.pause()
         assert any("No backend" in str(n.message) for n in app._notifications)  # noqa: SLF001

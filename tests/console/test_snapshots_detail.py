@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from console.screenshots import demo_app
+from tests.console.test_order_detail import INCIDENT_ORDER, select
 
 
 async def _open_incident_order(pilot) -> None:
-    await pilot.pause()  # the first refresh fills the table
-    await pilot.press("down", "enter")
+    await select(pilot, INCIDENT_ORDER)
+    await pilot.press("enter")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
