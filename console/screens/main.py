@@ -17,7 +17,13 @@ from console.widgets.status_bar import StatusBar
 class MainScreen(Screen):
     """Layout only; the app refreshes the widgets from its state on a timer."""
 
-    BINDINGS = [Binding("enter", "order_detail", "Detail", id="order-detail")]
+    #: A priority binding, so the footer lists it over the table's own (hidden) enter.
+    BINDINGS = [Binding("enter", "order_detail", "Detail", id="order-detail", priority=True)]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "order_detail":  # only from the orders table: enter elsewhere is theirs
+            return isinstance(self.focused, OrdersTable)
+        return True
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -35,7 +41,7 @@ class MainScreen(Screen):
         yield Footer()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """``enter`` on the orders table (the table takes the key before the screen does)."""
+        """A click on the selected row opens it too."""
         if isinstance(event.data_table, OrdersTable):
             event.stop()
             self.action_order_detail()

@@ -82,3 +82,16 @@ async def test_an_empty_table_opens_nothing() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_enter_opens_the_detail_only_from_the_orders_table() -> None:
+    app = demo_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await select(pilot, INCIDENT_ORDER)
+        footer_keys = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+        assert "order_detail" in footer_keys
+        app.screen.query_one("#incidents").focus()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
