@@ -111,3 +111,19 @@ def test_nothing_is_marked_before_the_instance_starts() -> None:
     diagram = parse_diagram(ORDER_FULFILLMENT.read_bytes())
     path = path_state(diagram, completed=(), started=False)
     assert not (path.done or path.active or path.incident or path.taken)
+
+
+SHIPPED = sorted(ORDER_FULFILLMENT.parent.glob("*.bpmn"))
+
+
+@pytest.mark.parametrize("model", SHIPPED, ids=[p.name for p in SHIPPED])
+@pytest.mark.parametrize("width", [76, 156])
+def test_every_shipped_model_is_drawn_whole(model: Path, width: int) -> None:
+    """Each model in bpmn/ (the sequential one, and the parallel one where it ships)."""
+    diagram = parse_diagram(model.read_bytes())
+    canvas = draw(diagram, width)
+    assert _owned(canvas) == set(diagram.shapes) | {f.id for f in diagram.flows}
+    assert max(len(line) for line in canvas.lines()) <= width
+    for shape in diagram.shapes.values():
+        if shape.job_type:
+            assert diagram.element_for_job_type(shape.job_type) == shape.id
