@@ -7,7 +7,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import DataTable
 
-from console.state import RUNNING, ConsoleState, OrderView
+from console.state import ConsoleState, OrderView
 from console.widgets.stage_bar import stage_bar
 from workers.stages import STAGES
 
@@ -61,7 +61,7 @@ class OrdersTable(DataTable):
 
     def sync(self, state: ConsoleState, changed: set[str], now: datetime) -> None:
         """Add new orders, update changed cells, keep running bars moving."""
-        moving = {oid for oid, v in state.orders.items() if any(s.state == RUNNING for s in v.stages)}
+        moving = state.running
         added = False
         for order_id in sorted(changed | moving):
             view = state.orders.get(order_id)

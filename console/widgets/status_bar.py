@@ -24,6 +24,7 @@ class StatusBar(Static):
     """One line; re-rendered only when its text changed (an update costs a layout pass)."""
 
     _shown: str = ""
+    _done: tuple[int, int] = (-1, 0)  # (state version, orders completed then)
 
     def show(self, state: ConsoleState, now: datetime, mode: str) -> None:
         text = Text()
@@ -45,8 +46,9 @@ class StatusBar(Static):
         text.append("● ", style=WORKER_DOT.get(worker, "yellow"))
         text.append("workers  " if worker == "running" else f"workers {worker}  ")
 
-        orders = state.orders.values()
-        done = sum(1 for v in orders if v.order.workflow_status == "completed")
+        if self._done[0] != state.version:  # count again only after something changed
+            self._done = (state.version, sum(1 for v in state.orders.values() if v.order.workflow_status == "completed"))
+        done = self._done[1]
         text.append(f"{len(state.orders)} orders · {done} done · ")
         incidents = len(state.incidents)
         text.append(f"{incidents} incident{'s' if incidents != 1 else ''}", style="bold red" if incidents else "")

@@ -135,3 +135,24 @@ def test_a_declined_stage_is_drawn_as_declined():
     bar = stage_bar(StageProgress(DECLINED), T0)
     assert bar.plain.strip() == "⊘ decline" and len(bar.plain) == 9
     assert bar.plain != stage_bar(StageProgress(CANCELLED), T0).plain
+
+
+def test_running_orders_and_the_version_follow_the_events():
+    """Widgets read the running set and the version instead of scanning every order each tick."""
+    state = ConsoleState()
+    before = state.version
+    state.apply(OrderSeen(at=T0, order=order("started", 99)))
+    assert state.version > before and state.running == set()
+    state.apply(JobActivated(at=T0, order_id="o1", stage="verify-payment", job_key=1,
+                             process_instance_key=99, retries=3, delay_s=2.0))
+    assert state.running == {"o1"}
+    seen = state.version
+    state.apply(StageCompleted(at=T0, order_id="o1", stage="verify-payment", job_key=1, process_instance_key=99))
+    assert state.running == set() and state.version > seen
+    state.apply(JobActivated(at=T0, order_id="o1", stage="reserve-inventory", job_key=2,
+                             process_instance_key=99, retries=3, delay_s=3.0))
+    state.apply(InstanceCancelled(at=T0, order_id="o1", process_instance_key=99))
+    assert state.running == set()
+    idle = state.version
+    state.apply(object())  # type: ignore[arg-type]  # not an event of the state: nothing changes
+    assert state.version == idle
