@@ -20,6 +20,7 @@ verify-payment → reserve-inventory → send-notification.
 | `r` | retry the selected order's incident: give the job retries back, then resolve |
 | `c` | cancel the selected order's workflow (asks first); metadata says `cancelled` |
 | `n` | create a new demo order (draft order converted to an order) |
+| `enter` | the selected order's detail: its process drawn with the path taken, stage timeline, variables, Medusa vs engine drift, callbacks, Slack, audit (`escape` goes back) |
 | `↑ ↓` | choose an order |
 | `tab` | move between panels |
 | `?` | this help |
