@@ -33,6 +33,10 @@ def serve(args: argparse.Namespace) -> int:
     url = args.public_url or f"http://{args.host}:{args.port}"
     print(f"medcam-console serve: {url} (no login of its own: put it behind an authenticating proxy)",
           file=sys.stderr, flush=True)
-    Server(console_command(args), host=args.host, port=args.port, title="medcam-console",
-           public_url=args.public_url).serve()
+    try:
+        Server(console_command(args), host=args.host, port=args.port, title="medcam-console",
+               public_url=args.public_url).serve()
+    except OSError as exc:  # the address is taken or cannot be bound
+        print(f"medcam-console: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return 0

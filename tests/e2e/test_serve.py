@@ -65,3 +65,18 @@ def test_a_bad_port_is_one_clear_line(capsys):
         build_parser().parse_args(["serve", "--port", "70000"])
     assert exit_info.value.code == 2
     assert "70000 is not a TCP port" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_one_clear_line(tmp_path):
+    import subprocess
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "console.cli", "serve", "--port", str(port)],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "MEDCAM_DATA_DIR": str(tmp_path)})
+    assert done.returncode == 2
+    assert f"cannot serve on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
