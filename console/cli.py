@@ -275,8 +275,8 @@ def _run_bench(args: argparse.Namespace, settings: Settings) -> int:
 
         try:
             result = asyncio.run(run_ui_bench(args.orders or 10_000, args.flow, timeout_s=args.timeout))
-        except StartupError as exc:
-            return _fail(str(exc))
+        except (StartupError, TimeoutError) as exc:
+            return _fail(str(exc) or f"gave up after {args.timeout} s")
         print(json.dumps(result) if args.json else ui_text(result))
         return 0
     if args.floor:
