@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -111,10 +112,15 @@ def drift_rows(order: OrderSummary, instance_key: int | None, instance_state: st
     medusa_status = order.workflow_status or "-"
     engine = engine_status(stages, instance_state)
     completed = instance_state == "COMPLETED"
+    # A worker posts its stage's status before it completes the job: Medusa one running stage
+    # ahead of the engine is progress in flight, not drift.
+    in_flight = {s.status for row in stages if row.state not in _JOB_ENDED
+                 for s in STAGES if s.element_id == row.element_id}
     return (
         DriftRow("workflow_instance", str(order.workflow_instance or "-"), str(instance_key),
                  order.workflow_instance not in (None, instance_key)),
-        DriftRow("workflow_status", medusa_status, engine, bool(instance_state) and medusa_status != engine),
+        DriftRow("workflow_status", medusa_status, engine,
+                 bool(instance_state) and medusa_status != engine and medusa_status not in in_flight),
         DriftRow("order status", order.status, instance_state or "?",
                  completed and order.status != "completed"),
     )
@@ -211,6 +217,7 @@ class DetailLoader:
         return self._diagrams[definition_key]
 
 
+@functools.cache
 def shipped_diagram() -> Diagram:
     """The process this console deploys, for when the engine cannot be asked."""
     return parse_diagram(ORDER_FULFILLMENT.read_bytes())

@@ -95,3 +95,23 @@ async def test_enter_opens_the_detail_only_from_the_orders_table() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
+
+
+def test_medusa_one_running_stage_ahead_is_not_drift() -> None:
+    """The worker posts the status before completing its job; Medusa behind the engine is drift."""
+    from console.order_detail import StageRow, drift_rows
+    from console.orders import OrderSummary
+
+    def order(status: str) -> OrderSummary:
+        return OrderSummary(id="o", display_id=1, status="pending", email="", customer="", total=None, currency="",
+                            item_count=0, created_at="", updated_at="",
+                            metadata={"workflow_instance": "7", "workflow_status": status})
+
+    stages = (StageRow("Task_VerifyPayment", "Verify Payment", "COMPLETED", None, None),
+              StageRow("Task_ReserveInventory", "Reserve Inventory", "ACTIVATED", None, None))
+    status = {r.name: r for r in drift_rows(order("inventory_reserved"), 7, "ACTIVE", stages)}["workflow_status"]
+    assert status.engine == "payment_verified" and not status.drift
+    behind = {r.name: r for r in drift_rows(order("started"), 7, "ACTIVE", stages)}["workflow_status"]
+    assert behind.drift
+    other = {r.name: r for r in drift_rows(order("started"), 8, "ACTIVE", stages)}["workflow_instance"]
+    assert other.drift
