@@ -233,8 +233,9 @@ def draw(diagram: Diagram, width: int, max_height: int | None = None) -> Canvas:
     leaving: dict[tuple[int, int], int] = {}  # where a flow leaves its source box, outwards
     canvas = Canvas([[" "] * cols for _ in range(height)], [[None] * cols for _ in range(height)])
     arrows: list[tuple[int, int, str, str]] = []
+    routes: dict[str, list[tuple[int, int]]] = {}
     for flow in diagram.flows:
-        cells = _route(flow, scale, boxes[flow.source], boxes[flow.target])
+        cells = routes[flow.id] = _route(flow, scale, boxes[flow.source], boxes[flow.target])
         for (r1, c1), (r2, c2) in zip(cells, cells[1:], strict=False):
             _line(bits, canvas, flow.id, r1, c1, r2, c2)
         _mark_exit(leaving, cells, boxes[flow.source])
@@ -253,6 +254,9 @@ def draw(diagram: Diagram, width: int, max_height: int | None = None) -> Canvas:
     for shape in diagram.shapes.values():
         if shape.kind != TASK and shape.name:
             _label_below(canvas, shape, boxes[shape.id])
+    for flow in diagram.flows:
+        if flow.name:
+            _label_flow(canvas, flow, routes[flow.id])
     for end in (-1, 0):  # no blank rows above or below
         while canvas.height > 1 and not "".join(canvas.chars[end]).strip():
             canvas.chars.pop(end)
@@ -384,6 +388,23 @@ def _border(shape: Shape, side: int, outward: int) -> str:
                  DOWN | LEFT: UP | RIGHT, DOWN | RIGHT: UP | LEFT}[side]
         return _BOX[along]
     return _BOX[along | (outward if shape.kind == TASK else 0)]
+
+
+def _label_flow(canvas: Canvas, flow: Flow, route: list[tuple[int, int]]) -> None:
+    """A flow's name (a gateway's condition, say) over its first horizontal stretch long enough."""
+    for (r1, c1), (r2, c2) in zip(route, route[1:], strict=False):
+        left, right = min(c1, c2), max(c1, c2)
+        if r1 != r2 or right - left - 1 < len(flow.name):
+            continue
+        start = left + 1 + (right - left - 1 - len(flow.name)) // 2
+        for row in (r1 - 1, r1 + 1):  # above the line, else below it
+            if not 0 <= row < canvas.height:
+                continue
+            cells = range(start - 1, start + len(flow.name) + 1)
+            if all(canvas.chars[row][c] == " " for c in cells if 0 <= c < canvas.width):
+                for i, char in enumerate(flow.name):
+                    _put(canvas, row, start + i, char, flow.id)
+                return
 
 
 def _label_below(canvas: Canvas, shape: Shape, box: _Box) -> None:

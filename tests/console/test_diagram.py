@@ -127,3 +127,12 @@ def test_every_shipped_model_is_drawn_whole(model: Path, width: int) -> None:
     for shape in diagram.shapes.values():
         if shape.job_type:
             assert diagram.element_for_job_type(shape.job_type) == shape.id
+
+
+def test_a_flow_is_labelled_with_its_name_where_it_fits() -> None:
+    diagram = parse_diagram(FORK_JOIN.read_bytes())
+    canvas = draw(diagram, 100)
+    row = next(i for i, line in enumerate(canvas.lines()) if "both" in line)
+    col = canvas.lines()[row].index("both")
+    assert canvas.owners[row][col] == "F6"
+    assert "both" not in "\n".join(draw(diagram, 40).lines())  # no room at 40 columns: left out
