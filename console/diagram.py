@@ -51,6 +51,7 @@ class Shape:
     w: float
     h: float
     job_type: str = ""  # zeebe:taskDefinition type, for service-like tasks
+    attached_to: str = ""  # a boundary event's task
 
     @property
     def mark(self) -> str:
@@ -112,7 +113,7 @@ def parse_diagram(xml: bytes | str, process_id: str | None = None) -> Diagram:
         raise DiagramError(f"no process {process_id!r} in the BPMN XML" if process_id else "no process in the BPMN XML")
     process = next((p for p in processes if p.get("isExecutable") == "true"), processes[0])
 
-    nodes: dict[str, tuple[str, str, str]] = {}  # id -> (tag, name, job type)
+    nodes: dict[str, tuple[str, str, str, str]] = {}  # id -> (tag, name, job type, attached to)
     flows: dict[str, tuple[str, str, str]] = {}  # id -> (source, target, name)
     for element in process.iter():
         tag, element_id = _local(element.tag), element.get("id")
@@ -122,7 +123,8 @@ def parse_diagram(xml: bytes | str, process_id: str | None = None) -> Diagram:
             flows[element_id] = (element.get("sourceRef", ""), element.get("targetRef", ""), element.get("name", ""))
         elif _kind(tag) is not None:
             task = element.find(f"{{{MODEL}}}extensionElements/{{{ZEEBE}}}taskDefinition")
-            nodes[element_id] = (tag, element.get("name", ""), task.get("type", "") if task is not None else "")
+            nodes[element_id] = (tag, element.get("name", ""), task.get("type", "") if task is not None else "",
+                                 element.get("attachedToRef", ""))
 
     shapes: dict[str, Shape] = {}
     points: dict[str, tuple[tuple[float, float], ...]] = {}
@@ -130,9 +132,9 @@ def parse_diagram(xml: bytes | str, process_id: str | None = None) -> Diagram:
         ref = shape.get("bpmnElement", "")
         bounds = shape.find(f"{{{DC}}}Bounds")
         if ref in nodes and bounds is not None:
-            tag, name, job_type = nodes[ref]
+            tag, name, job_type, attached_to = nodes[ref]
             x, y, w, h = (_number(bounds, a) for a in ("x", "y", "width", "height"))
-            shapes[ref] = Shape(ref, _kind(tag) or TASK, tag, name, x, y, w, h, job_type)
+            shapes[ref] = Shape(ref, _kind(tag) or TASK, tag, name, x, y, w, h, job_type, attached_to)
     for edge in root.iter(f"{{{BPMNDI}}}BPMNEdge"):
         ref = edge.get("bpmnElement", "")
         if ref in flows:

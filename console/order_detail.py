@@ -256,7 +256,8 @@ def stages_from_view(view: OrderView, diagram: Diagram | None) -> tuple[StageRow
 
 def _path(diagram: Diagram, stages: tuple[StageRow, ...], incident: IncidentView | None, started: bool,
           instance_state: str) -> PathState:
-    completed = {r.element_id for r in stages if r.state in ("COMPLETED", "ERROR_THROWN")}
+    completed = {r.element_id for r in stages if r.state == "COMPLETED"}
+    errored = {r.element_id for r in stages if r.state == "ERROR_THROWN"}
     active = {r.element_id for r in stages if r.state not in _JOB_ENDED}
     incidents = {r.element_id for r in stages if r.state == "FAILED" and r.retries == 0}
     if incident is not None:
@@ -265,6 +266,6 @@ def _path(diagram: Diagram, stages: tuple[StageRow, ...], incident: IncidentView
         if element is None:
             element = incident.stage if incident.stage in diagram.shapes else (stage.element_id if stage else "")
         incidents.add(element)
-    return path_state(diagram, completed, active - completed, incidents, started=started,
-                      finished=instance_state == "COMPLETED")
+    return path_state(diagram, completed, active - completed - errored, incidents, errored=errored,
+                      started=started, finished=instance_state == "COMPLETED")
 

@@ -35,6 +35,7 @@ def path_state(
     active: Iterable[str] = (),
     incident: Iterable[str] = (),
     *,
+    errored: Iterable[str] = (),
     started: bool = True,
     finished: bool = False,
 ) -> PathState:
@@ -45,9 +46,12 @@ def path_state(
     visited (an element reached only through a merging gateway cannot tell which branch came,
     so a boundary event is marked only when its own target task ran). Once the instance has
     finished, a join all of whose branches arrived, a merge one of whose did, and an end
-    event whose incoming flows all came are passed too.
+    event whose incoming flows all came are passed too. A task in ``errored`` threw a BPMN
+    error: its boundary events fired and its own outgoing flows were not taken.
     """
-    done = set(completed)
+    threw = set(errored)
+    done = set(completed) | threw
+    done |= {s.id for s in diagram.shapes.values() if s.attached_to in threw}
     current = set(active) | set(incident)
     if started:
         done |= {s.id for s in diagram.shapes.values() if s.tag == "startEvent" and not diagram.incoming(s.id)}
@@ -74,5 +78,5 @@ def path_state(
                     changed = True
     done -= current
     reached = done | current
-    taken = {f.id for f in diagram.flows if f.source in done and f.target in reached}
+    taken = {f.id for f in diagram.flows if f.source in done and f.target in reached and f.source not in threw}
     return PathState(frozenset(done), frozenset(set(active) - set(incident)), frozenset(incident), frozenset(taken))

@@ -136,3 +136,19 @@ def test_a_flow_is_labelled_with_its_name_where_it_fits() -> None:
     col = canvas.lines()[row].index("both")
     assert canvas.owners[row][col] == "F6"
     assert "both" not in "\n".join(draw(diagram, 40).lines())  # no room at 40 columns: left out
+
+
+BOUNDARY = Path(__file__).with_name("data") / "boundary-error.bpmn"
+
+
+def test_a_thrown_error_takes_the_boundary_path_not_the_normal_one() -> None:
+    diagram = parse_diagram(BOUNDARY.read_bytes())
+    assert diagram.shapes["Refused"].attached_to == "Charge"
+    path = path_state(diagram, completed=(), errored={"Charge"}, finished=True)
+    assert path.done == {"Start", "Charge", "Refused", "Stopped"}
+    assert path.taken == {"A", "D"}
+    normal = path_state(diagram, completed={"Charge", "Ship"}, finished=True)
+    assert normal.done == {"Start", "Charge", "Ship", "Shipped"}
+    assert normal.taken == {"A", "B", "C"}
+    canvas = draw(diagram, 60)
+    assert _owned(canvas) == set(diagram.shapes) | {f.id for f in diagram.flows}
