@@ -169,11 +169,12 @@ VARIABLE_SPEC = SearchSpec(
         "scopeKey": Field("scope_key", KEY),
         "processInstanceKey": Field("process_instance_key", KEY),
         "tenantId": Field("'<default>'", STRING),
-        "isTruncated": Field("0", BOOL),
+        "isTruncated": Field("(length(value) > 8192)", BOOL),
     },
 )
 
-#: Longest variable value a search returns whole; longer ones come back truncated.
+#: Longest variable value a search returns whole; longer ones come back truncated
+#: (the number is also in VARIABLE_SPEC's isTruncated filter).
 VARIABLE_PREVIEW_CHARS = 8192
 
 

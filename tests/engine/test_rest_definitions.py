@@ -64,3 +64,16 @@ async def test_variable_search_rejects_unknown_fields(engine: Engine) -> None:
     response = await engine.rest.post("/variables/search", json={"filter": {"colour": "red"}})
     assert response.status_code == 400
     assert "colour" in response.json()["detail"]
+
+
+async def test_long_values_come_back_truncated_and_say_so(engine: Engine) -> None:
+    await engine.deploy(("order.bpmn", ORDER))
+    created = await engine.create("order", {"note": "x" * 9000, "short": 1})
+    key = str(created.processInstanceKey)
+    response = await engine.rest.post("/variables/search", json={"filter": {"processInstanceKey": key}})
+    items = {i["name"]: i for i in response.json()["items"]}
+    assert items["note"]["isTruncated"] is True and len(items["note"]["value"]) == 8192
+    assert items["short"]["isTruncated"] is False and items["short"]["value"] == "1"
+    truncated = await engine.rest.post("/variables/search", json={
+        "filter": {"processInstanceKey": key, "isTruncated": True}})
+    assert [i["name"] for i in truncated.json()["items"]] == ["note"]
