@@ -33,6 +33,9 @@ def serve(args: argparse.Namespace) -> int:
     url = args.public_url or f"http://{args.host}:{args.port}"
     print(f"medcam-console serve: {url} (no login of its own: put it behind an authenticating proxy)",
           file=sys.stderr, flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"medcam-console serve: warning: {args.host} is reachable from other machines and there is no "
+              "login; anyone who opens the page operates the console", file=sys.stderr, flush=True)
     try:
         Server(console_command(args), host=args.host, port=args.port, title="medcam-console",
                public_url=args.public_url).serve()
