@@ -48,6 +48,42 @@ async def test_serve_answers_get_with_the_page_then_stops(tmp_path):
     assert "no login of its own" in stderr.decode()
 
 
+async def test_a_browser_session_gets_the_console_over_the_websocket(tmp_path):
+    """What a browser tab does: open the page's websocket, say its size, receive the screen."""
+    import json
+
+    import aiohttp
+
+    port = _free_port()
+    env = {**os.environ, "MEDCAM_DATA_DIR": str(tmp_path / "data"), "MEDCAM_DEMO_ORDERS": "0",
+           "MEDCAM_ENGINE_GRPC_PORT": str(_free_port()), "MEDCAM_ENGINE_REST_PORT": str(_free_port()),
+           "MEDCAM_SHOP_PORT": str(_free_port())}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "console.cli", "--no-workers", "serve", "--port", str(port),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env, cwd=tmp_path,
+    )
+    screen = b""
+    try:
+        async with aiohttp.ClientSession() as http, asyncio.timeout(90):
+            while True:
+                try:
+                    ws = await http.ws_connect(f"http://127.0.0.1:{port}/ws")
+                    break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            async with ws:
+                await ws.send_str(json.dumps(["resize", {"width": 100, "height": 30}]))
+                async for message in ws:
+                    screen += message.data if isinstance(message.data, bytes) else message.data.encode()
+                    if b"Orders" in screen and b"Workflow" in screen:
+                        break
+    finally:
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            await process.communicate()
+    assert b"Orders" in screen and b"Workflow" in screen  # the orders table's title and a column
+
+
 def test_each_browser_session_runs_the_console_with_the_same_options():
     args = build_parser().parse_args(
         ["--read-only", "--demo-orders", "3", "serve", "--data-dir", "/srv/medcam", "--delays", "zero", "--port", "9"])
