@@ -14,8 +14,8 @@ from console.diagram import Diagram, DiagramError, parse_diagram
 from console.orders import OrderSummary
 from console.process_path import PathState, path_state
 from console.state import DONE, FAILED, RUNNING, IncidentView, OrderView
-from protocol.progress import CANCELLED, WORKFLOW_SEQUENCE
-from workers.stages import STAGE_BY_TYPE, STAGES
+from protocol.progress import CANCELLED, PAYMENT_DECLINED, WORKFLOW_SEQUENCE
+from workers.stages import STAGE_BY_ELEMENT, STAGES, TASK_BY_TYPE
 
 #: Job states (the last lifecycle event) after which a job is finished.
 _JOB_ENDED = frozenset({"COMPLETED", "CANCELED", "ERROR_THROWN", "MIGRATED"})
@@ -98,8 +98,12 @@ def engine_status(stages: tuple[StageRow, ...], instance_state: str) -> str:
         return CANCELLED
     rank = 0
     for row in stages:
-        stage = next((s for s in STAGES if s.element_id == row.element_id), None)
-        if stage is not None and row.state == "COMPLETED":
+        stage = STAGE_BY_ELEMENT.get(row.element_id)
+        if stage is None or row.state != "COMPLETED" or stage.status is None:
+            continue
+        if stage.status == PAYMENT_DECLINED:  # the parallel process's decline path ends there
+            return PAYMENT_DECLINED
+        if stage.status in WORKFLOW_SEQUENCE:
             rank = max(rank, WORKFLOW_SEQUENCE.index(stage.status))
     return WORKFLOW_SEQUENCE[rank] if instance_state or stages else "-"
 
@@ -114,8 +118,8 @@ def drift_rows(order: OrderSummary, instance_key: int | None, instance_state: st
     completed = instance_state == "COMPLETED"
     # A worker posts its stage's status before it completes the job: Medusa one running stage
     # ahead of the engine is progress in flight, not drift.
-    in_flight = {s.status for row in stages if row.state not in _JOB_ENDED
-                 for s in STAGES if s.element_id == row.element_id}
+    in_flight = {STAGE_BY_ELEMENT[row.element_id].status for row in stages
+                 if row.state not in _JOB_ENDED and row.element_id in STAGE_BY_ELEMENT}
     return (
         DriftRow("workflow_instance", str(order.workflow_instance or "-"), str(instance_key),
                  order.workflow_instance not in (None, instance_key)),
@@ -261,7 +265,7 @@ def _path(diagram: Diagram, stages: tuple[StageRow, ...], incident: IncidentView
     active = {r.element_id for r in stages if r.state not in _JOB_ENDED}
     incidents = {r.element_id for r in stages if r.state == "FAILED" and r.retries == 0}
     if incident is not None:
-        stage = STAGE_BY_TYPE.get(incident.stage)
+        stage = TASK_BY_TYPE.get(incident.stage)
         element = diagram.element_for_job_type(incident.stage)
         if element is None:
             element = incident.stage if incident.stage in diagram.shapes else (stage.element_id if stage else "")

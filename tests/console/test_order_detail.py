@@ -115,3 +115,15 @@ def test_medusa_one_running_stage_ahead_is_not_drift() -> None:
     assert behind.drift
     other = {r.name: r for r in drift_rows(order("started"), 8, "ACTIVE", stages)}["workflow_instance"]
     assert other.drift
+
+
+def test_a_declined_payment_is_the_engines_status_on_the_parallel_process() -> None:
+    from console.order_detail import StageRow, engine_status
+
+    declined = (StageRow("Task_VerifyPayment", "Verify Payment", "ERROR_THROWN", None, None),
+                StageRow("Task_ReserveInventory", "Reserve Inventory", "COMPLETED", None, None),
+                StageRow("Task_ReleaseInventory", "Release Inventory", "COMPLETED", None, None),
+                StageRow("Task_NotifyPaymentDeclined", "Notify Payment Declined", "COMPLETED", None, None))
+    assert engine_status(declined, "COMPLETED") == "payment_declined"
+    assert engine_status(declined[:2], "ACTIVE") == "inventory_reserved"
+    assert engine_status(declined, "TERMINATED") == "cancelled"
