@@ -44,7 +44,7 @@ class IncidentPoller:
 
     async def poll_once(self) -> None:
         """One diff; the search is paged to the end, so an incident is never falsely "resolved"."""
-        current = {i.key: i for i in await self._rest.active_incidents(page_size=self.page_size)}
+        current = {i.key: i for i in await self._rest.active_incidents(limit=self.page_size)}
         for key, incident in current.items():
             if key not in self._open:
                 self._bus.publish(

@@ -56,12 +56,12 @@ class CamundaRest:
     async def topology(self) -> dict[str, Any]:
         return await self._request("GET", "/topology")
 
-    async def active_incidents(self, page_size: int = 200) -> list[Incident]:
-        """Every open incident, newest first, paged with the search's ``endCursor``."""
+    async def active_incidents(self, limit: int = 200) -> list[Incident]:
+        """Every open incident, newest first: pages of ``limit``, read on ``endCursor`` to the end."""
         body: dict[str, Any] = {
             "filter": {"state": "ACTIVE"},
             "sort": [{"field": "creationTime", "order": "DESC"}, {"field": "incidentKey", "order": "DESC"}],
-            "page": {"limit": page_size},
+            "page": {"limit": limit},
         }
         return [Incident.from_rest(item) for item in await self._search_all("/incidents/search", body)]
 
