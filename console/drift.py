@@ -37,7 +37,8 @@ class EngineTruth:
 
     @property
     def cancelled(self) -> bool:
-        return self.state in ("TERMINATED", "CANCELED", "CANCELLED")
+        """Cancelled, or off the stage sequence (payment declined): nothing to compare."""
+        return self.state in ("TERMINATED", "CANCELED", "CANCELLED", "DECLINED")
 
     def advanced(self, stages_done: int, **changes: object) -> EngineTruth:
         """This truth with at least ``stages_done`` stages finished (never fewer)."""
@@ -80,7 +81,9 @@ def find_drift(order: OrderSummary, truth: EngineTruth | None, highest_seen: int
     status = None
     have = rank(meta_status)
     want = truth.stages_done
-    if have is None or have < want:
+    if meta_status is not None and have is None:
+        pass  # a status off the stage sequence (payment_declined, ...) is not compared
+    elif have is None or have < want:
         kinds.append(BACKWARDS if highest_seen is not None and have is not None and highest_seen > have else BEHIND)
         notes.append(f"metadata {meta_status or 'empty'}, engine {truth.status}")
         status = truth.status

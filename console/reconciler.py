@@ -27,6 +27,7 @@ from console.events import (
     JobFailed,
     OperatorAction,
     OrderSeen,
+    PaymentDeclined,
     StageAbandoned,
     StageCompleted,
 )
@@ -83,6 +84,8 @@ class Reconciler:
         self._latest: dict[str, OrderSummary] = {}
         self._highest: dict[str, int] = {}
         self._orders_of: dict[int, str] = {}
+        #: Jobs of each order this console's workers hold now (stages may run side by side).
+        self._jobs: dict[str, set[int]] = {}
         self._checks: dict[str, asyncio.TimerHandle] = {}
         self._checking: set[str] = set()
         self._remote: OrderedDict[str, None] = OrderedDict()
@@ -105,25 +108,35 @@ class Reconciler:
     def _truth_event(self, event: object) -> str | None:
         """Update the truth from a worker or operator event; the order it concerns, if any."""
         if isinstance(event, InstanceStarted):
+            self._jobs.pop(event.order_id, None)
             self._set(event.order_id, EngineTruth(event.process_instance_key))
             return event.order_id
         if isinstance(event, JobActivated | StageCompleted):
+            jobs = self._jobs.setdefault(event.order_id, set())
+            if isinstance(event, JobActivated):
+                jobs.add(event.job_key)
+            else:
+                jobs.discard(event.job_key)
             stage = STAGE_BY_TYPE.get(event.stage)
-            if stage is None:
-                return None
             current = self.truth.get(event.order_id)
             if current is None or current.instance_key != event.process_instance_key:
                 current = EngineTruth(event.process_instance_key)
-            done = stage.number if isinstance(event, StageCompleted) else stage.number - 1
+            done = 0 if stage is None else stage.number if isinstance(event, StageCompleted) else stage.number - 1
+            state = "COMPLETED" if done >= len(STAGES) else current.state
             self._set(event.order_id, current.advanced(
-                done, running=isinstance(event, JobActivated), incident=False, source="workers",
-                state="COMPLETED" if done >= len(STAGES) else "ACTIVE"))
+                done, running=bool(jobs), incident=False, source="workers", state=state))
             return event.order_id
         if isinstance(event, JobFailed | StageAbandoned | IncidentRaised):
+            jobs = self._jobs.setdefault(event.order_id, set())
+            jobs.discard(event.job_key)
             current = self.truth.get(event.order_id)
             if current is not None:
                 raised = isinstance(event, IncidentRaised) or current.incident
-                self._set(event.order_id, current.advanced(0, running=False, incident=raised))
+                self._set(event.order_id, current.advanced(0, running=bool(jobs), incident=raised))
+            return event.order_id
+        if isinstance(event, PaymentDeclined):
+            current = self.truth.get(event.order_id) or EngineTruth(event.process_instance_key)
+            self._set(event.order_id, current.advanced(0, state="DECLINED"))
             return event.order_id
         if isinstance(event, IncidentResolved):
             order_id = event.order_id or self._orders_of.get(event.process_instance_key)
