@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import AliasChoices
+
 from bench.engine_only import process_cpu_s
 from console.clients.errors import BackendError
 from console.events import Event, StageCompleted
@@ -31,6 +33,50 @@ def declined_path_s(delays: tuple[float, ...]) -> float:
     """Seconds of simulated work of a declined order: the join, then release and notify."""
     verify, reserve, notify = delays
     return max(verify, reserve) + reserve + notify
+
+#: Settings that would point the bench at real services: it never reads them.
+BACKEND_SETTINGS = (
+    "zeebe_address", "zeebe_client_id", "zeebe_client_secret", "zeebe_authorization_server_url",
+    "zeebe_token_audience", "zeebe_token_scope", "zeebe_rest_address", "camunda_cluster_id",
+    "camunda_cluster_region", "medusa_backend_url", "medusa_api_key", "medusa_admin_email",
+    "medusa_admin_password", "callback_secret", "slack_webhook_url", "slack_admin_url",
+)
+
+
+def ignored_backend_settings(settings: Settings) -> list[str]:
+    """The variables naming real services that ``settings`` (environment, ``.env``) carries."""
+    names = []
+    for name in BACKEND_SETTINGS:
+        if getattr(settings, name) is not None:
+            alias = Settings.model_fields[name].validation_alias
+            names.append(alias.choices[0] if isinstance(alias, AliasChoices) else name.upper())
+    if settings.callback_mode != "demo":
+        names.append("MEDCAM_CALLBACK_MODE")
+    return names
+
+
+def private_settings(
+    data_dir: Path, delays: tuple[float, ...], *, process: str = "poc", decline_rate: float = 0.0
+) -> Settings:
+    """The bench's settings: its own embedded engine and shop on free ports, nothing from
+    the environment or ``.env`` that names a backend, Slack or a secret."""
+    unset: dict[str, Any] = dict.fromkeys(BACKEND_SETTINGS)
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        **unset,
+        callback_mode="demo",
+        data_dir=data_dir,
+        stage_delays=delays,
+        engine_grpc_port=0,
+        engine_rest_port=0,
+        shop_port=0,
+        auto_start=False,
+        # One console: no rival claim can land, so the claim is read back at once.
+        claim_settle_s=0.0,
+        process=process,
+        # MEDCAM_DEMO_DECLINE_RATE: the embedded shop declines that share of the payments.
+        demo_decline_rate=decline_rate,  # type: ignore[call-arg]  # the shop engineer's setting
+    )
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -63,19 +109,7 @@ async def run_bench(
     if not 0.0 <= decline_rate <= 1.0:
         raise ValueError("--decline-rate must be between 0 and 1")
     with tempfile.TemporaryDirectory(prefix="medcam-bench-") as tmp:
-        settings = Settings(
-            data_dir=data_dir or Path(tmp),
-            stage_delays=delays,
-            engine_grpc_port=0,
-            engine_rest_port=0,
-            shop_port=0,
-            auto_start=False,
-            # One console: no rival claim can land, so the claim is read back at once.
-            claim_settle_s=0.0,
-            process=process,
-            # MEDCAM_DEMO_DECLINE_RATE: the embedded shop declines that share of the payments.
-            demo_decline_rate=decline_rate,  # type: ignore[call-arg]  # the shop engineer's setting
-        )
+        settings = private_settings(data_dir or Path(tmp), delays, process=process, decline_rate=decline_rate)
         runtime = ConsoleRuntime(settings, workers=True, auto_start=False, feeds=False)
         await runtime.start()
         try:

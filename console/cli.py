@@ -204,12 +204,13 @@ def _run_console(args: argparse.Namespace, settings: Settings) -> int:
     from console.app import MedcamApp
     from console.runtime import ConsoleRuntime, StartupError
 
-    # A viewer (--no-workers) or a read-only console never writes: no auto-start, no demo orders.
+    # A viewer (--no-workers) or a read-only console never writes: no auto-start, no demo orders,
+    # drift is shown but not repaired.
     writes = not (args.no_workers or args.read_only)
     # The screen opens even if Zeebe or Medusa is not up yet: the header shows them down and
     # the console connects when they answer.
     runtime = ConsoleRuntime(settings, workers=not args.no_workers, auto_start=settings.auto_start and writes,
-                             wait_for_backends=True)
+                             wait_for_backends=True, drift_repair=writes)
     where = "embedded engine and shop" if (settings.embedded_engine or settings.embedded_shop) else "Zeebe and Medusa"
     print(f"medcam-console: connecting to {where} (data in {settings.data_dir}) …", file=sys.stderr)
     loop = asyncio.new_event_loop()
@@ -265,7 +266,7 @@ def _run_workers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from bench.full_path import run_bench
+    from bench.full_path import ignored_backend_settings, run_bench
     from console.runtime import StartupError
     from serving.event_loop import run
 
@@ -299,6 +300,10 @@ def _run_bench(args: argparse.Namespace, settings: Settings) -> int:
     delays = getattr(args, "delays", None) or parse_delays("seed")
     if args.decline_rate and args.process != "parallel":
         return _fail("--decline-rate needs --process parallel (the seed's process has no payment-declined path)")
+    ignored = ignored_backend_settings(settings)
+    if ignored:
+        print(f"medcam-console bench: ignoring {', '.join(ignored)} "
+              "(bench runs only on its private embedded engine and shop)", file=sys.stderr)
     try:
         result = run(run_bench(args.orders or 100, args.concurrency, delays, timeout_s=args.timeout,
                                submitters=args.submitters, process=args.process, decline_rate=args.decline_rate))

@@ -174,7 +174,9 @@ class EmbeddedServices:
         ]
         return await asyncio.create_subprocess_exec(
             *command,
-            env={**os.environ, **self._shop_secrets, **self._shop_faults},
+            # The shop's secrets are the ones given here, never ones inherited by accident.
+            env={**{k: v for k, v in os.environ.items() if k not in (CALLBACK_SECRET_ENV, API_KEY_ENV)},
+                 **self._shop_secrets, **self._shop_faults},
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,

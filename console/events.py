@@ -36,6 +36,9 @@ __all__ = [
     "BackendStatus",
     "CallbackAttempt",
     "ConsoleEvent",
+    "DriftDetected",
+    "DriftRepaired",
+    "EngineTruthSeen",
     "Event",
     "IncidentRaised",
     "IncidentResolved",
@@ -105,3 +108,34 @@ class OperatorAction(ConsoleEvent):
     order_id: str | None
     outcome: str
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineTruthSeen(ConsoleEvent):
+    """Where the engine has an order's workflow, read from its REST searches (orders that
+    other workers run): ``stages_done`` of the stage table, the instance's state."""
+
+    order_id: str
+    process_instance_key: int
+    stages_done: int
+    state: str
+    incident: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DriftDetected(ConsoleEvent):
+    """Medusa's metadata disagrees with the engine: ``kind`` is behind, backwards, instance or
+    unfinished (order completed without its final metadata)."""
+
+    order_id: str
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class DriftRepaired(ConsoleEvent):
+    """The reconciler wrote the engine's truth back to the order's metadata."""
+
+    order_id: str
+    kind: str
+    detail: str

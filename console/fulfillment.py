@@ -26,6 +26,7 @@ from console.events import (
 )
 from console.orders import OrderSummary
 from protocol.timestamps import format_iso, parse_timestamp
+from workers.order_gate import OrderGate
 from workers.stages import STATUS_CANCELLED, STATUS_STARTED
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class FulfillmentService:
         claim_settle_s: float = 1.0,
         claim_ttl_s: float = 60.0,
         process_id: str = ORDER_PROCESS_ID,
+        gate: OrderGate | None = None,
     ) -> None:
         self.process_id = process_id
         self._zeebe = zeebe
@@ -73,6 +75,8 @@ class FulfillmentService:
         self.console_id = console_id or default_console_id()
         self.claim_settle_s = claim_settle_s
         self.claim_ttl_s = claim_ttl_s
+        #: Shared with the workers' status callback: our metadata writes never overlap theirs.
+        self.gate = gate or OrderGate()
         self._starting: set[str] = set()
         self._recent: OrderedDict[str, int] = OrderedDict()
 
@@ -112,6 +116,10 @@ class FulfillmentService:
     def now(self) -> datetime:
         return self._now()
 
+    def is_starting(self, order_id: str) -> bool:
+        """True while this console is claiming or starting ``order_id``."""
+        return order_id in self._starting
+
     async def fresh(self, order_id: str) -> OrderSummary:
         """The order as Medusa has it now."""
         return OrderSummary.from_medusa(await self._medusa.get_order(order_id))
@@ -139,10 +147,15 @@ class FulfillmentService:
         self._audit("repair", order.id, "ok", f"workflow_instance {key} written again", "auto")
         return True
 
+    async def _merge(self, order_id: str, metadata: dict[str, object]) -> None:
+        """Merge into the order's metadata, never overlapping a status callback to it."""
+        async with self.gate.hold(order_id):
+            await self._medusa.merge_metadata(order_id, metadata)
+
     async def _claim(self, order: OrderSummary) -> None:
         """Write our claim, let rival claims land, and go on only if ours is the one kept."""
         claim = Claim.make(self.console_id, self._now())
-        await self._medusa.merge_metadata(order.id, {CLAIM_KEY: claim.token()})
+        await self._merge(order.id, {CLAIM_KEY: claim.token()})
         if self.claim_settle_s > 0:
             await asyncio.sleep(self.claim_settle_s)
         fresh = await self.fresh(order.id)
@@ -153,14 +166,14 @@ class FulfillmentService:
         if fresh.workflow_instance != order.workflow_instance:
             # Another console recorded its instance before our claim landed: take ours back
             # (clearing a rival's claim by accident only makes it skip too, never start twice).
-            await self._medusa.merge_metadata(order.id, {CLAIM_KEY: ""})
+            await self._merge(order.id, {CLAIM_KEY: ""})
             raise ClaimLost(f"order {order.label} got workflow {fresh.workflow_instance} meanwhile")
 
     async def _create(self, order: OrderSummary, by: str) -> int:
         started_at = format_iso(self._now())
         # "started" goes in before the instance exists: with fast stages the workers'
         # callbacks can land before our next write, and must never be overwritten by it.
-        await self._medusa.merge_metadata(
+        await self._merge(
             order.id,
             {
                 "workflow_status": STATUS_STARTED,
@@ -191,7 +204,7 @@ class FulfillmentService:
             retry=retry_if_exception_type(BackendError), reraise=True,
         ):
             with attempt:
-                await self._medusa.merge_metadata(order_id, {"workflow_instance": str(key), CLAIM_KEY: ""})
+                await self._merge(order_id, {"workflow_instance": str(key), CLAIM_KEY: ""})
 
     async def _instance_since(self, order: OrderSummary, claim: Claim) -> int | None:
         """The instance a stale claim's console created for ``order``, if the engine has one."""
@@ -256,7 +269,7 @@ class FulfillmentService:
             if order.workflow_status == "completed":
                 raise FulfillmentError(f"order {order.label} has already completed") from None
         self._bus.publish(InstanceCancelled(at=self._now(), order_id=order.id, process_instance_key=key))
-        await self._medusa.merge_metadata(
+        await self._merge(
             order.id,
             {
                 "workflow_status": STATUS_CANCELLED,
@@ -269,7 +282,7 @@ class FulfillmentService:
     async def _record_start_error(self, order: OrderSummary, error: str) -> None:
         self._bus.publish(StartFailed(at=self._now(), order_id=order.id, error=error))
         try:
-            await self._medusa.merge_metadata(
+            await self._merge(
                 order.id,
                 {
                     "workflow_status": "",
@@ -306,19 +319,24 @@ class AutoStarter:
     concurrent read-merge-write of the metadata dropped it) gets it written again.
     """
 
-    def __init__(self, service: FulfillmentService, concurrency: int = 16) -> None:
+    def __init__(self, service: FulfillmentService, concurrency: int = 16, retry_after_s: float = 5.0) -> None:
         self._service = service
         self._limit = asyncio.Semaphore(concurrency)
+        #: After a backend failure an order is looked at again this much later.
+        self.retry_after_s = retry_after_s
+        #: Orders with a start or repair task queued or running.
+        self._pending: set[str] = set()
         #: order id -> the claim token (or "") it was last acted on for; each state once.
         self._handled: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._rechecks: dict[str, asyncio.TimerHandle] = {}
 
     def consider(self, order: OrderSummary) -> None:
-        if order.status != "pending" or order.metadata.get("workflow_error"):
+        if order.status != "pending" or order.metadata.get("workflow_error") or order.id in self._pending:
             return
         service = self._service
         if order.workflow_instance is None and service.recorded_instance(order.id) is not None:
+            self._pending.add(order.id)
             self._spawn(self._repair(order))
             return
         if order.workflow_instance is not None:
@@ -335,6 +353,7 @@ class AutoStarter:
                 self._recheck_at(order, stale_at)
                 return
         self._handled[order.id] = state
+        self._pending.add(order.id)
         self._spawn(self._start(order))
 
     def _recheck_at(self, order: OrderSummary, when: float) -> None:
@@ -363,24 +382,31 @@ class AutoStarter:
         task.add_done_callback(self._tasks.discard)
 
     async def _start(self, order: OrderSummary) -> None:
-        async with self._limit:
-            try:
-                await self._service.start(order, by="auto")
-            except ClaimLost as exc:
-                log.info("auto-start skipped: %s", exc, extra={"order_id": order.id})
-            except FulfillmentError:
-                pass  # recorded in the order's metadata and on the bus
-            except BackendError as exc:
-                # A backend did not answer and nothing was recorded: look at the order again
-                # when it is seen next (or when the backend is back).
-                self._handled.pop(order.id, None)
-                log.warning("auto-start interrupted: %s", exc, extra={"order_id": order.id})
+        try:
+            async with self._limit:
+                try:
+                    await self._service.start(order, by="auto")
+                except ClaimLost as exc:
+                    log.info("auto-start skipped: %s", exc, extra={"order_id": order.id})
+                except FulfillmentError:
+                    pass  # recorded in the order's metadata and on the bus
+                except BackendError as exc:
+                    # Medusa did not take a write (the claim, say): nothing was decided, so
+                    # the order is looked at again later instead of being given up.
+                    log.warning("auto-start interrupted, trying again in %g s: %s", self.retry_after_s, exc,
+                                extra={"order_id": order.id})
+                    self._handled.pop(order.id, None)
+                    self._recheck_at(order, self._service.now().timestamp() + self.retry_after_s)
+        finally:
+            self._pending.discard(order.id)
 
     async def _repair(self, order: OrderSummary) -> None:
         try:
             await self._service.repair(order)
         except BackendError as exc:
             log.warning("repairing workflow_instance failed: %s", exc, extra={"order_id": order.id})
+        finally:
+            self._pending.discard(order.id)
 
     async def drain(self) -> None:
         for handle in self._rechecks.values():

@@ -31,17 +31,20 @@ class IncidentPoller:
         order_of: OrderLookup,
         interval_s: float = 2.0,
         now: Callable[[], datetime] | None = None,
+        page_size: int = 200,
     ) -> None:
         self._rest = rest
         self._bus = bus
         self._order_of = order_of
         self.interval_s = interval_s
+        self.page_size = page_size
         self._now = now or (lambda: datetime.now(UTC))
         self._open: dict[int, Incident] = {}
         self._healthy: bool | None = None
 
     async def poll_once(self) -> None:
-        current = {i.key: i for i in await self._rest.active_incidents()}
+        """One diff; the search is paged to the end, so an incident is never falsely "resolved"."""
+        current = {i.key: i for i in await self._rest.active_incidents(limit=self.page_size)}
         for key, incident in current.items():
             if key not in self._open:
                 self._bus.publish(

@@ -1,27 +1,52 @@
-"""The order feed: polls Medusa's Admin API for new and changed orders and publishes OrderSeen."""
+"""The order feed: keyset-polls Medusa's Admin API for changed orders, sweeps the unfinished ones."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import UTC, datetime
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from console.bus import EventBus
 from console.clients.errors import BackendError
 from console.clients.medusa import MedusaAdmin
 from console.events import BackendStatus, OrderSeen
 from console.orders import OrderSummary
+from protocol.timestamps import format_iso, parse_timestamp
 
+log = logging.getLogger(__name__)
+
+#: Orders per keyset page.
 PAGE = 100
-#: How many orders the first poll loads (newest first).
-INITIAL = 500
+#: The largest page asked for when one timestamp holds more orders than a page.
+MAX_PAGE = 1000
+#: How many of the newest orders the first load shows besides every unfinished one.
+RECENT = 500
+#: Each poll re-reads this much before the newest change it saw: a row's ``updated_at`` is
+#: set when its transaction starts (PostgreSQL) and it may become visible after later ones.
+OVERLAP_S = 2.0
+#: Medusa order statuses that no workflow changes any more; every other order is swept.
+UNFINISHED_STATUSES = ("pending", "requires_action")
+
+#: The list_orders argument that bounds each keyset field from below.
+_SINCE = {"updated_at": "updated_since", "created_at": "created_since"}
+
+#: Called with every unfinished order a sweep lists (the auto-starter looks at each again).
+UnfinishedHook = Callable[[OrderSummary], None]
 
 
 class OrderFeed:
-    """Cursor on ``updated_at``: each poll asks for orders updated at or after the newest seen.
+    """Publishes ``OrderSeen`` for every new or changed order, never missing one.
 
-    ``$gte`` rather than ``$gt`` so orders sharing the cursor's timestamp are not missed;
-    the (id, updated_at) pairs already published are skipped so nothing repeats.
+    Changes are read with keyset pagination on (``updated_at``, ``id``): each page asks for
+    orders updated at or after the last row of the page before, in ``updated_at`` order, so
+    rows that change while they are paged move ahead of the cursor instead of shifting an
+    offset. Every poll starts ``OVERLAP_S`` before the newest change seen; what was already
+    published (same id and ``updated_at``) is skipped. The first load reads the newest
+    ``RECENT`` orders and every unfinished one; a sweep every ``sweep_interval_s`` lists
+    every unfinished order again (keyset on ``created_at``, which never changes).
     """
 
     def __init__(
@@ -30,58 +55,141 @@ class OrderFeed:
         bus: EventBus,
         interval_s: float = 1.0,
         now: Callable[[], datetime] | None = None,
+        *,
+        sweep_interval_s: float = 60.0,
+        on_unfinished: UnfinishedHook | None = None,
+        overlap_s: float = OVERLAP_S,
     ) -> None:
         self._medusa = medusa
         self._bus = bus
         self.interval_s = interval_s
+        self.sweep_interval_s = sweep_interval_s
+        self.overlap_s = overlap_s
         self._now = now or (lambda: datetime.now(UTC))
-        self._cursor: str | None = None
+        self._on_unfinished = on_unfinished
+        #: The newest ``updated_at`` seen (None before the first load).
+        self._cursor: datetime | None = None
+        self._loaded = False
+        #: order id -> fingerprint of the version last published.
         self._seen: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._healthy: bool | None = None
+        self.sweeps = 0
 
     def poke(self) -> None:
         """Poll now instead of at the next tick (after an operator action)."""
         self._wake.set()
 
     async def poll_once(self) -> int:
-        """One poll; returns the number of orders published."""
-        if self._cursor is None:
-            orders, _ = await self._medusa.list_orders(limit=INITIAL, order="-created_at")
-            orders.reverse()
-        else:
-            orders = []
-            offset = 0
-            while True:
-                page, count = await self._medusa.list_orders(
-                    limit=PAGE, offset=offset, order="updated_at", updated_since=self._cursor
-                )
-                orders.extend(page)
-                offset += len(page)
-                if not page or offset >= count:
-                    break
+        """One poll (the first load on the first call); returns the number of orders published.
+
+        Each page is published as it arrives and moves the cursor, so a poll cut short by a
+        failure keeps what it read and the next one goes on from there.
+        """
+        if not self._loaded:
+            return await self._first_load()
+        since = self._cursor - timedelta(seconds=self.overlap_s) if self._cursor is not None else None
         published = 0
-        for data in orders:
-            order = OrderSummary.from_medusa(data)
-            if self._seen.get(order.id) == order.updated_at:
+        async for page in self._pages("updated_at", since):
+            published += self._publish(page, advance=True)
+        return published
+
+    async def sweep_once(self) -> int:
+        """List every unfinished order; publish the unseen or changed ones, hand each to the hook.
+
+        Returns how many unfinished orders there are. The sweep never moves the change
+        cursor: it reads only unfinished orders, so changes to others are left to the polls.
+        """
+        count = 0
+        async for page in self._pages("created_at", None, statuses=UNFINISHED_STATUSES):
+            self._publish(page)
+            count += len(page)
+            if self._on_unfinished is not None:
+                for data in page:
+                    self._on_unfinished(OrderSummary.from_medusa(data))
+        self.sweeps += 1
+        return count
+
+    async def _first_load(self) -> int:
+        # The newest change before anything is read: every later change is at or after it.
+        head, _ = await self._medusa.list_orders(limit=1, order="-updated_at")
+        published = 0
+        async for page in self._pages("created_at", None, statuses=UNFINISHED_STATUSES):
+            published += self._publish(page)
+        recent, _ = await self._medusa.list_orders(limit=RECENT, order="-created_at")
+        recent.reverse()
+        published += self._publish(recent)
+        self._cursor = _moment(head[0].get("updated_at")) if head else None
+        self._loaded = True
+        return published
+
+    async def _pages(
+        self, field: str, since: datetime | None, *, statuses: tuple[str, ...] = ()
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every order with ``field`` >= ``since`` (all when None), ascending, in keyset pages.
+
+        The next page starts at the last row's ``field`` (inclusive, so rows sharing it are
+        read again; publishing skips what it has seen); when one value fills a whole page the
+        page is read again, larger, until it holds them all.
+        """
+        bound = since
+        limit = PAGE
+        while True:
+            kwargs = {_SINCE[field]: format_iso(bound) if bound is not None else None}
+            page, _ = await self._medusa.list_orders(limit=limit, order=field, statuses=statuses, **kwargs)
+            yield sorted(page, key=lambda d: (str(d.get(field) or ""), str(d.get("id"))))
+            if len(page) < limit:
+                return
+            last = _moment(page[-1].get(field))
+            if last is None:
+                log.warning("order %s has no %s; the rest of this scan is left to the next", page[-1].get("id"), field)
+                return
+            if bound is not None and last <= bound:
+                if limit >= MAX_PAGE:
+                    log.warning("more than %d orders share %s=%s; the sweep picks up the rest",
+                                MAX_PAGE, field, format_iso(last))
+                    return
+                limit = min(limit * 2, MAX_PAGE)
                 continue
-            self._seen[order.id] = order.updated_at
-            if self._cursor is None or order.updated_at > self._cursor:
-                self._cursor = order.updated_at
+            bound, limit = last, PAGE
+
+    def _publish(self, rows: list[dict[str, Any]], *, advance: bool = False) -> int:
+        """Publish the orders not published in this version; ``advance`` moves the change
+        cursor (only the change scan may: it alone reads every change up to its rows)."""
+        published = 0
+        for data in rows:
+            order = OrderSummary.from_medusa(data)
+            moment = _moment(order.updated_at)
+            if advance and moment is not None and (self._cursor is None or moment > self._cursor):
+                self._cursor = moment
+            mark = _fingerprint(order)
+            if self._seen.get(order.id) == mark:
+                continue
+            self._seen[order.id] = mark
             self._bus.publish(OrderSeen(at=self._now(), order=order))
             published += 1
-        if self._cursor is None:
-            self._cursor = ""
         return published
 
     async def run(self) -> None:
-        """Poll forever: one poll, render, then wait (polls never overlap); back off when down."""
+        """Poll forever: one poll, render, then wait (polls never overlap); back off when down.
+
+        Sweeps every ``sweep_interval_s`` after a successful poll.
+        """
+        loop = asyncio.get_running_loop()
         delay = self.interval_s
+        next_sweep = loop.time() + self.sweep_interval_s
         while True:
             try:
                 await self.poll_once()
+                if loop.time() >= next_sweep:
+                    await self.sweep_once()
+                    next_sweep = loop.time() + self.sweep_interval_s
             except BackendError as exc:
                 self._report(False, str(exc))
+                delay = min(max(delay * 2, self.interval_s), 30.0)
+            except Exception as exc:  # a bug must not stop the feed: say so and go on polling
+                log.exception("order feed poll failed")
+                self._report(False, f"{type(exc).__name__}: {exc}")
                 delay = min(max(delay * 2, self.interval_s), 30.0)
             else:
                 self._report(True, self._medusa.base_url)
@@ -96,3 +204,12 @@ class OrderFeed:
         if ok != self._healthy:
             self._healthy = ok
             self._bus.publish(BackendStatus(at=self._now(), component="medusa", ok=ok, detail=detail))
+
+
+def _fingerprint(order: OrderSummary) -> str:
+    """What identifies one version of an order: two writes may share a millisecond."""
+    return f"{order.updated_at}|{order.status}|{json.dumps(order.metadata, sort_keys=True, default=str)}"
+
+
+def _moment(value: object) -> datetime | None:
+    return parse_timestamp(value) if isinstance(value, str) else None

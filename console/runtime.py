@@ -25,9 +25,12 @@ from console.fulfillment import AutoStarter, FulfillmentService
 from console.incident_poller import IncidentPoller
 from console.metrics import FulfillmentMetrics, MetricsEndpoint
 from console.order_feed import OrderFeed
+from console.orders import OrderSummary
+from console.reconciler import Reconciler
 from console.settings import Settings
 from console.state import ConsoleState
 from console.store import LocalStore
+from workers.order_gate import OrderGate
 from workers.runner import FulfillmentWorkers
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,7 @@ class ConsoleRuntime:
         spawn: bool = True,
         deploy: bool = True,
         wait_for_backends: bool = False,
+        drift_repair: bool = True,
     ) -> None:
         self.settings = settings
         #: Open even when Zeebe or Medusa does not answer yet, and connect when they do
@@ -67,6 +71,9 @@ class ConsoleRuntime:
         self.deploy = deploy
         #: The BPMN file deployed and the process id started (MEDCAM_PROCESS).
         self.bpmn_file, self.process_id = PROCESSES[settings.process]
+        self.drift_repair = drift_repair
+        #: Serialises each order's metadata writes between the console and its workers.
+        self.gate = OrderGate()
         self.now = now or (lambda: datetime.now(UTC))
         self.bus = EventBus()
         self.state = ConsoleState()
@@ -88,6 +95,7 @@ class ConsoleRuntime:
         #: Jobs the workers gave back unfinished when they stopped.
         self.handed_back = 0
         self.monitor: BackendMonitor | None = None
+        self.reconciler: Reconciler | None = None
         self._target: ZeebeTarget | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -196,10 +204,14 @@ class ConsoleRuntime:
             self.zeebe, self.rest or _NoRest(), self.medusa, self.bus, now=self.now,
             console_id=s.console_id, claim_settle_s=s.claim_settle_s, claim_ttl_s=s.claim_ttl_s,
             process_id=self.process_id,
+            gate=self.gate,
         )
         self.demo = DemoOrderMaker(self.medusa)
         if self.with_feeds:
-            self.feed = OrderFeed(self.medusa, self.bus, interval_s=s.poll_interval_s, now=self.now)
+            self.feed = OrderFeed(self.medusa, self.bus, interval_s=s.poll_interval_s, now=self.now,
+                                  sweep_interval_s=s.sweep_interval_s, on_unfinished=self._swept)
+            self.reconciler = Reconciler(self.medusa, self.bus, self.rest, self.gate, repair=self.drift_repair,
+                                         busy=self.fulfillment.is_starting, now=self.now)
             if self.rest is not None:
                 self.incidents = IncidentPoller(
                     self.rest, self.bus, self.state.order_for_instance, interval_s=max(1.0, s.poll_interval_s), now=self.now
@@ -211,7 +223,7 @@ class ConsoleRuntime:
         if self.with_workers:
             self.workers = FulfillmentWorkers(
                 s.worker_settings(medusa_url), self.channel_factory, self.bus.publish, now=self.now,
-                callback_auth=self.medusa.auth, medusa_auth=self.medusa.auth,
+                callback_auth=self.medusa.auth, medusa_auth=self.medusa.auth, gate=self.gate,
             )
         if s.metrics_port is not None:
             self._serve_metrics(s.metrics_port, s.metrics_host)
@@ -259,6 +271,8 @@ class ConsoleRuntime:
             jobs.append(("order-feed", self.feed.run))
         if self.incidents is not None:
             jobs.append(("incidents", self.incidents.run))
+        if self.reconciler is not None and self.rest is not None:
+            jobs.append(("reconciler", self.reconciler.run))
         return jobs
 
     def start_background(self) -> None:
@@ -278,6 +292,8 @@ class ConsoleRuntime:
         self._tasks.clear()
         if self.auto_starter is not None:
             await self.auto_starter.drain()
+        if self.reconciler is not None:
+            await self.reconciler.drain()
         for client in (self.zeebe, self.rest, self.medusa):
             if client is not None:
                 with contextlib.suppress(Exception):
@@ -306,6 +322,11 @@ class ConsoleRuntime:
         if self.feed is not None:
             self.feed.poke()
         return made
+
+    def _swept(self, order: OrderSummary) -> None:
+        """The feed's sweep lists every unfinished order: auto-start catches up on any it missed."""
+        if self.auto_starter is not None:
+            self.auto_starter.consider(order)
 
     def _auto_start(self, event: object) -> None:
         if self.auto_starter is None:

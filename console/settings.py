@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     engine_rest_port: Port = Field(8080, validation_alias=_env("MEDCAM_ENGINE_REST_PORT"))
     shop_port: Port = Field(9000, validation_alias=_env("MEDCAM_SHOP_PORT"))
     poll_interval_s: float = Field(1.0, gt=0, le=300, validation_alias=_env("MEDCAM_POLL_INTERVAL_S"))
+    #: How often the order feed lists every unfinished order again (auto-start catches up).
+    sweep_interval_s: float = Field(60.0, gt=0, le=86_400, validation_alias=_env("MEDCAM_SWEEP_INTERVAL_S"))
     callback_backoff_s: float = Field(
         SEED_CALLBACK.backoff_s, ge=0, le=600, validation_alias=_env("MEDCAM_CALLBACK_BACKOFF_S")
     )

@@ -10,6 +10,9 @@ from console.claims import claim_of
 from console.events import (
     BackendStatus,
     CallbackAttempt,
+    DriftDetected,
+    DriftRepaired,
+    EngineTruthSeen,
     Event,
     IncidentRaised,
     IncidentResolved,
@@ -88,6 +91,9 @@ class OrderView:
     instance_key: int | None = None
     stages: list[StageProgress] = field(default_factory=lambda: [StageProgress() for _ in STAGES])
     note: str = ""
+    #: Where Medusa's metadata disagrees with the engine ("" when it agrees): the drift's
+    #: kind(s), e.g. "behind", "backwards", "instance", "unfinished"; cleared when repaired.
+    drift: str = ""
 
     @property
     def workflow_status(self) -> str:
@@ -108,9 +114,12 @@ def stages_from_status(status: str | None) -> list[StageProgress]:
 
 
 def _merge_stage(live: StageProgress, implied: StageProgress) -> StageProgress:
-    """Medusa's status is authoritative, but live detail it cannot express is kept:
-    a stage still running or failed, and a stage that finished before a cancel."""
-    if implied.state == PENDING and live.state in (RUNNING, FAILED):
+    """The bars show the engine's truth: Medusa's status moves them forward, never back.
+
+    Live detail the metadata cannot express is kept: a stage running, failed or done (a
+    status that moved backwards in Medusa is drift, not progress undone), and a stage that
+    finished before a cancel."""
+    if implied.state == PENDING and live.state in (RUNNING, FAILED, DONE):
         return live
     if implied.state == CANCELLED and live.state == DONE:
         return live
@@ -192,10 +201,54 @@ class ConsoleState:
 
     def _job_activated(self, e: JobActivated) -> set[str]:
         self._link(e.order_id, e.process_instance_key)
-        return self._set_stage(e.order_id, e.stage, StageProgress(RUNNING, e.at, e.delay_s))
+        changed = self._clear_pending_incidents(e.process_instance_key)
+        return changed | self._set_stage(e.order_id, e.stage, StageProgress(RUNNING, e.at, e.delay_s))
 
     def _stage_completed(self, e: StageCompleted) -> set[str]:
-        return self._set_stage(e.order_id, e.stage, StageProgress(DONE, e.at))
+        changed = self._clear_pending_incidents(e.process_instance_key)
+        view = self.orders.get(e.order_id)
+        stage = STAGE_BY_TYPE.get(e.stage)
+        if view is not None and stage is not None:
+            # A finished stage means every stage before it finished too.
+            for i in range(stage.number - 1):
+                if view.stages[i].state != DONE:
+                    view.stages[i] = StageProgress(DONE, e.at)
+        return changed | self._set_stage(e.order_id, e.stage, StageProgress(DONE, e.at))
+
+    def _clear_pending_incidents(self, instance_key: int) -> set[str]:
+        """A job of the instance runs again: the workers' own incident reports for it (no
+        incident key, which only the REST poller fills in) are over, with or without REST."""
+        changed: set[str] = set()
+        for job_key, incident in list(self.incidents.items()):
+            if incident.incident_key is None and incident.process_instance_key == instance_key:
+                del self.incidents[job_key]
+                if incident.order_id:
+                    changed.add(incident.order_id)
+        return changed
+
+    def _engine_truth(self, e: EngineTruthSeen) -> set[str]:
+        view = self.orders.get(e.order_id)
+        if view is None:
+            return set()
+        self._link(e.order_id, e.process_instance_key)
+        for i in range(min(e.stages_done, len(STAGES))):
+            if view.stages[i].state != DONE:
+                view.stages[i] = StageProgress(DONE, e.at)
+        return {e.order_id}
+
+    def _drift_detected(self, e: DriftDetected) -> set[str]:
+        view = self.orders.get(e.order_id)
+        if view is None or view.drift == e.kind:
+            return set()
+        view.drift = e.kind
+        return {e.order_id}
+
+    def _drift_repaired(self, e: DriftRepaired) -> set[str]:
+        view = self.orders.get(e.order_id)
+        if view is None or not view.drift:
+            return set()
+        view.drift = ""
+        return {e.order_id}
 
     def _job_failed(self, e: JobFailed) -> set[str]:
         note = f"retries left {e.retries_left}" if e.retries_left else "no retries left"
@@ -296,4 +349,7 @@ _HANDLERS = {
     SlackSent: ConsoleState._slack_event,
     SlackFailed: ConsoleState._slack_event,
     SlackDropped: ConsoleState._slack_event,
+    EngineTruthSeen: ConsoleState._engine_truth,
+    DriftDetected: ConsoleState._drift_detected,
+    DriftRepaired: ConsoleState._drift_repaired,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -23,6 +24,7 @@ from protocol.signing import sign
 from protocol.timestamps import format_iso
 from workers.events import CallbackAttempt, EventSink
 from workers.http import error_reason
+from workers.order_gate import OrderGate
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ class CallbackFailed(Exception):
 class StatusCallback:
     """Delivers ``{orderId, status, message}`` to Medusa until it is accepted.
 
+    Each attempt has one deadline (``policy.timeout_s``) and holds the order's ``gate``, so
+    it never overlaps another metadata write to the same order made through that gate.
     ``mode="demo"`` (the seed's contract) posts it to ``{base_url}{path}``; ``mode="admin"``
     writes the same metadata through Medusa's stock Admin API (``AdminRoute``), for a
     Medusa without the custom route; ``http`` must then carry the Admin API credentials.
@@ -86,8 +90,10 @@ class StatusCallback:
         now: Callable[[], datetime] | None = None,
         secret: str | None = None,
         mode: str = "demo",
+        gate: OrderGate | None = None,
     ) -> None:
         self._on_event = on_event
+        self._gate = gate or OrderGate()
         self.policy = policy or CallbackPolicy()
         self._now = now or (lambda: datetime.now(UTC))
         if mode == "admin":
@@ -135,8 +141,15 @@ class StatusCallback:
         started = time.perf_counter()
         http_status: int | None = None
         try:
-            http_status, error = await self.route.deliver(order_id, status, message, key, self.policy.timeout_s)
-        except httpx.TimeoutException:
+            # One deadline for the whole attempt: the wait for the order's gate and for a
+            # connection slot, and every request the route makes, not each httpx phase.
+            async with asyncio.timeout(self.policy.timeout_s):
+                async with self._gate.hold(order_id):
+                    http_status, error = await self.route.deliver(
+                        order_id, status, message, key, self.policy.timeout_s
+                    )
+        except (TimeoutError, httpx.TimeoutException):
+            http_status = None
             error = f"timed out after {self.policy.timeout_s:g} s"
         except httpx.HTTPError as exc:
             error = _network_error(exc)

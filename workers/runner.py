@@ -34,6 +34,7 @@ from workers.handlers import (
 )
 from workers.http import BoundedAsyncClient
 from workers.medusa_order import OrderReader
+from workers.order_gate import OrderGate
 from workers.settings import WorkerSettings
 from workers.slack import SlackNotifier
 from workers.stages import TASK_BY_TYPE
@@ -131,6 +132,7 @@ class FulfillmentWorkers:
         now: Callable[[], datetime] | None = None,
         callback_auth: httpx.Auth | None = None,
         medusa_auth: httpx.Auth | None = None,
+        gate: OrderGate | None = None,
     ) -> None:
         self.settings = settings
         self._channel_factory = channel_factory
@@ -148,6 +150,7 @@ class FulfillmentWorkers:
             now=self._now,
             secret=settings.callback_secret,
             mode=settings.callback_mode,
+            gate=gate,
         )
         # Reads orders for the payment check and the Slack order message (Admin API auth).
         self.orders = OrderReader(self._http, settings.medusa_url, auth=medusa_auth or callback_auth,

@@ -57,14 +57,13 @@ class CamundaRest:
         return await self._request("GET", "/topology")
 
     async def active_incidents(self, limit: int = 200) -> list[Incident]:
-        """Open incidents, newest first."""
-        body = {
+        """Every open incident, newest first: pages of ``limit``, read on ``endCursor`` to the end."""
+        body: dict[str, Any] = {
             "filter": {"state": "ACTIVE"},
-            "sort": [{"field": "creationTime", "order": "DESC"}],
+            "sort": [{"field": "creationTime", "order": "DESC"}, {"field": "incidentKey", "order": "DESC"}],
             "page": {"limit": limit},
         }
-        data = await self._request("POST", "/incidents/search", json=body)
-        return [Incident.from_rest(item) for item in data.get("items", [])]
+        return [Incident.from_rest(item) for item in await self._search_all("/incidents/search", body)]
 
     async def incidents_of(self, process_instance_key: int) -> list[Incident]:
         """Open incidents of one process instance."""
@@ -109,6 +108,27 @@ class CamundaRest:
         body = {"filter": {"scopeKey": str(process_instance_key)}, "page": {"limit": limit}}
         data = await self._request("POST", "/variables/search", json=body)
         return {str(item["name"]): str(item["value"]) for item in data.get("items", [])}
+
+    async def completed_jobs(self, process_instance_key: int) -> list[dict[str, Any]]:
+        """The finished jobs of one process instance (their ``elementId`` names the stage)."""
+        body = {
+            "filter": {"processInstanceKey": str(process_instance_key), "state": "COMPLETED"},
+            "page": {"limit": 100},
+        }
+        return await self._search_all("/jobs/search", body)
+
+    async def _search_all(self, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every item of a search: pages on ``page.endCursor`` until a page comes back short."""
+        items: list[dict[str, Any]] = []
+        limit = int(body.get("page", {}).get("limit", 100))
+        while True:
+            data = await self._request("POST", path, json=body)
+            page = list(data.get("items", []))
+            items.extend(page)
+            cursor = (data.get("page") or {}).get("endCursor")
+            if len(page) < limit or not cursor:
+                return items
+            body = {**body, "page": {"limit": limit, "after": cursor}}
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = await self._send(method, path, **kwargs)

@@ -89,12 +89,23 @@ class MedusaAdmin:
         offset: int = 0,
         order: str = "-created_at",
         updated_since: str | None = None,
+        *,
+        created_since: str | None = None,
+        statuses: tuple[str, ...] = (),
     ) -> tuple[list[dict[str, Any]], int]:
-        """One page of orders and the total count."""
+        """One page of orders and the total count.
+
+        ``updated_since``/``created_since`` are inclusive lower bounds (``[$gte]``) and
+        ``statuses`` a status filter: filters both the embedded shop and Medusa 2.12 take.
+        """
         params: dict[str, Any] = {"limit": limit, "offset": offset, "order": order}
         params["fields"] = ORDER_FIELDS
         if updated_since:
             params["updated_at[$gte]"] = updated_since
+        if created_since:
+            params["created_at[$gte]"] = created_since
+        if statuses:
+            params["status"] = list(statuses)
         data = await self._request("GET", "/admin/orders", params=params)
         return list(data.get("orders") or []), int(data.get("count") or 0)
 
@@ -105,6 +116,11 @@ class MedusaAdmin:
     async def merge_metadata(self, order_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
         """Merge keys into the order's metadata (a key set to "" is deleted)."""
         data = await self._request("POST", f"/admin/orders/{order_id}", json={"metadata": metadata})
+        return data["order"]
+
+    async def complete_order(self, order_id: str) -> dict[str, Any]:
+        """Mark the order completed (``POST /admin/orders/{id}/complete``)."""
+        data = await self._request("POST", f"/admin/orders/{order_id}/complete", json={})
         return data["order"]
 
     async def list_regions(self) -> list[dict[str, Any]]:

@@ -156,3 +156,35 @@ def test_running_orders_and_the_version_follow_the_events():
     idle = state.version
     state.apply(object())  # type: ignore[arg-type]  # not an event of the state: nothing changes
     assert state.version == idle
+
+
+def test_workers_own_incident_is_cleared_when_its_job_runs_again_without_rest():
+    """No REST address: nobody fills in an incident key, so the job running again ends it."""
+    state = ConsoleState()
+    state.apply(OrderSeen(at=T0, order=order("started", 99)))
+    state.apply(IncidentRaised(at=T0, order_id="o1", stage="verify-payment", job_key=5,
+                               process_instance_key=99, error="HTTP 500"))
+    assert state.incident_for_order("o1") is not None
+    state.apply(JobActivated(at=T0, order_id="o1", stage="verify-payment", job_key=5,
+                             process_instance_key=99, retries=1, delay_s=0.0))
+    assert state.incident_for_order("o1") is None
+    assert "o1" in state.take_dirty()
+
+
+def test_a_status_set_back_in_medusa_does_not_undo_finished_stages():
+    """The bars show the engine's truth; Medusa's status keeps its own column."""
+    from console.events import DriftDetected, DriftRepaired
+
+    state = ConsoleState()
+    state.apply(OrderSeen(at=T0, order=order("started", 99)))
+    for number, stage in enumerate(("verify-payment", "reserve-inventory", "send-notification"), start=1):
+        state.apply(StageCompleted(at=T0, order_id="o1", stage=stage, job_key=number,
+                                   process_instance_key=99))
+    state.apply(OrderSeen(at=T0, order=order("inventory_reserved", 99)))
+    view = state.orders["o1"]
+    assert [s.state for s in view.stages] == [DONE, DONE, DONE]
+    assert view.workflow_status == "inventory_reserved"
+    state.apply(DriftDetected(at=T0, order_id="o1", kind="backwards", detail="metadata behind"))
+    assert view.drift == "backwards"
+    state.apply(DriftRepaired(at=T0, order_id="o1", kind="backwards", detail="metadata behind"))
+    assert view.drift == ""

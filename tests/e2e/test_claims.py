@@ -192,3 +192,46 @@ async def test_a_start_from_an_old_view_backs_off_and_takes_its_claim_back(tmp_p
         assert CLAIM_KEY not in meta
         assert meta["workflow_status"] == "payment_verified", "the other console's progress stays"
         assert await _instances_of(backends.rest_url, made["id"]) == []
+
+
+class _ClaimRefusingMedusa:
+    """A real HTTP front for the shop that answers 503 to the first ``refusals`` claim writes."""
+
+    def __init__(self, shop_url: str, refusals: int) -> None:
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        self.shop_url = shop_url
+        self.refusals = refusals
+        self.refused = 0
+        self.app = Starlette(routes=[Route("/{path:path}", self.forward, methods=["GET", "POST"])])
+
+    async def forward(self, request):  # type: ignore[no-untyped-def]
+        from starlette.responses import Response
+
+        body = await request.body()
+        if request.method == "POST" and CLAIM_KEY.encode() in body and self.refused < self.refusals:
+            self.refused += 1
+            return Response('{"message": "database busy"}', 503, media_type="application/json")
+        async with httpx.AsyncClient(base_url=self.shop_url) as http:
+            upstream = await http.request(
+                request.method, request.url.path, params=request.query_params, content=body,
+                headers={"content-type": request.headers.get("content-type", "")},
+            )
+        return Response(upstream.content, upstream.status_code, media_type="application/json")
+
+
+async def test_a_claim_write_that_fails_is_tried_again_later(tmp_path, backends, asgi_server):
+    """A BackendError while claiming is not swallowed: auto-start looks at the order again."""
+    front = _ClaimRefusingMedusa(backends.shop_url, refusals=2)
+    async with asgi_server(front.app) as medusa_url:
+        settings = fast_settings(tmp_path, backends, medusa_backend_url=medusa_url)
+        async with running_console(settings) as (runtime, events):
+            runtime.auto_starter.retry_after_s = 0.2
+            order_id = (await runtime.demo.create())["id"]
+            runtime.feed.poke()
+            await events.wait_for(lambda: events.of(StageCompleted, order_id=order_id, stage="send-notification"))
+            assert front.refused == 2, "the first two claim writes failed"
+            assert len(events.of(InstanceStarted, order_id=order_id)) == 1
+            meta = (await runtime.medusa.get_order(order_id))["metadata"]
+            assert meta["workflow_status"] == "completed"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+import sqlite3
 
 import grpc
 import httpx
@@ -13,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bpmn import ORDER_PROCESS_ID
 from console.clients.errors import BackendError
 from console.events import (
     CallbackAttempt,
@@ -26,6 +30,7 @@ from console.events import (
 )
 from console.orders import OrderSummary
 from console.runtime import ConsoleRuntime
+from engine.store import DB_FILE_NAME
 from tests.e2e.conftest import fast_settings, running_console
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -69,9 +74,49 @@ async def test_five_orders_reach_completed_with_the_seed_metadata(console):
         assert meta["workflow_message"] == "Customer notified - Order complete!"
         assert ISO_MS.match(meta["workflow_started_at"]) and ISO_MS.match(meta["last_updated"])
         assert "workflow_error" not in meta, "empty error keys are deleted, not stored"
-    # The instances are finished in the engine too.
+    # The instances are finished in the engine too (the last CompleteJob follows the
+    # handler's StageCompleted, so the state is waited for, not assumed).
     for started in events.of(InstanceStarted):
-        assert await _instance_state(runtime, started.process_instance_key) == "COMPLETED"
+        await _until_state(runtime, started.process_instance_key, "COMPLETED")
+
+
+async def _until_state(runtime: ConsoleRuntime, key: int, wanted: str, within: float = 10.0) -> None:
+    """Return once the engine reports the process instance in state ``wanted``."""
+    async with asyncio.timeout(within):
+        while True:
+            if await _instance_state(runtime, key) == wanted:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def test_output_variables_are_read_back_from_the_engine(console, backends, tmp_path):
+    """The stages' output variables as the engine holds them: REST v2 search and its store."""
+    runtime, events = console
+    order_id = (await runtime.demo.create())["id"]
+    runtime.feed.poke()
+    started = await events.wait_for(lambda: events.of(InstanceStarted, order_id=order_id))
+    key = started[0].process_instance_key
+    await _until_state(runtime, key, "COMPLETED")
+
+    for name, value in (("paymentVerified", True), ("inventoryReserved", True), ("warehouse", "Mumbai"),
+                        ("notificationSent", True), ("orderId", order_id)):
+        found = await runtime.rest.instances_with_variable(ORDER_PROCESS_ID, name, value)
+        assert key in [int(i["processInstanceKey"]) for i in found], f"{name}={value!r} searchable"
+
+    db = sqlite3.connect(f"file:{tmp_path / 'engine' / DB_FILE_NAME}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT name, value FROM variables WHERE process_instance_key = ? AND scope_key = ?", (key, key)
+        ).fetchall()
+    finally:
+        db.close()
+    variables = {name: json.loads(value) for name, value in rows}
+    assert {k: variables[k] for k in ("paymentVerified", "inventoryReserved", "warehouse", "notificationSent")} == {
+        "paymentVerified": True, "inventoryReserved": True, "warehouse": "Mumbai", "notificationSent": True,
+    }
+    for stamp in ("verifiedAt", "reservedAt", "sentAt"):
+        assert ISO_MS.match(variables[stamp]), stamp
+    assert variables["verifiedAt"] <= variables["reservedAt"] <= variables["sentAt"]
 
 
 class FlakyMedusa:

@@ -59,3 +59,62 @@ async def test_feed_reports_medusa_down_and_backs_off():
     finally:
         task.cancel()
         await medusa.close()
+
+
+async def test_first_load_covers_every_unfinished_order_and_sweep_hands_them_over(backends):
+    """More unfinished orders than the first load's newest-500 window: every one is seen."""
+    from console import order_feed
+
+    medusa = MedusaAdmin(backends.shop_url)
+    bus = EventBus()
+    seen: set[str] = set()
+    bus.subscribe(lambda e: seen.add(e.order.id) if isinstance(e, OrderSeen) else None)
+    swept: list[str] = []
+    feed = OrderFeed(medusa, bus, on_unfinished=lambda order: swept.append(order.id))
+    maker = DemoOrderMaker(medusa, seed=3)
+    try:
+        ids = [(await maker.create())["id"] for _ in range(12)]
+        for order_id in ids[:2]:
+            await medusa.complete_order(order_id)
+        original = order_feed.RECENT
+        order_feed.RECENT = 3  # the newest three only, so the rest must come from the unfinished scan
+        try:
+            await feed.poll_once()
+        finally:
+            order_feed.RECENT = original
+        assert seen == set(ids[2:]), "every unfinished order; the two old finished ones are outside the window"
+        assert await feed.sweep_once() == 10
+        assert sorted(swept) == sorted(ids[2:]), "the sweep hands over every unfinished order"
+    finally:
+        await medusa.close()
+
+
+async def test_a_sweep_never_moves_the_change_cursor_past_unseen_changes(backends):
+    """Changes to finished orders made before a sweep still reach the next poll."""
+    medusa = MedusaAdmin(backends.shop_url)
+    bus = EventBus()
+    seen: list[OrderSeen] = []
+    bus.subscribe(lambda e: seen.append(e) if isinstance(e, OrderSeen) else None)
+    feed = OrderFeed(medusa, bus, overlap_s=0.05)
+    maker = DemoOrderMaker(medusa, seed=5)
+    try:
+        finished, pending = (await maker.create())["id"], (await maker.create())["id"]
+        await feed.poll_once()
+        completed_at = (await medusa.complete_order(finished))["updated_at"]
+        # The unfinished order changes later than the overlap window reaches back.
+        step = 0
+        while (await medusa.merge_metadata(pending, {"step": step}))["updated_at"] <= _plus(completed_at, 0.1):
+            step += 1
+        await feed.sweep_once()
+        await feed.poll_once()
+        assert [e.order.status for e in seen if e.order.id == finished][-1] == "completed"
+    finally:
+        await medusa.close()
+
+
+def _plus(stamp: str, seconds: float) -> str:
+    from datetime import datetime, timedelta
+
+    from protocol.timestamps import format_iso
+
+    return format_iso(datetime.fromisoformat(stamp) + timedelta(seconds=seconds))

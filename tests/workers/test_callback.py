@@ -24,10 +24,12 @@ class Target:
         self.statuses = statuses
         self.bodies: list[dict] = []
         self.hang_s = hang_s
+        self.arrived = asyncio.Event()
         self.app = Starlette(routes=[Route("/demo", self.demo, methods=["POST"])])
 
     async def demo(self, request: Request) -> JSONResponse:
         self.bodies.append(await request.json())
+        self.arrived.set()
         status = self.statuses.pop(0) if self.statuses else 200
         if self.hang_s:
             await asyncio.sleep(self.hang_s)
@@ -124,3 +126,33 @@ async def test_signed_callback_carries_idempotency_key_and_valid_signature(asgi_
     assert headers["x-idempotency-key"] == "order_1:payment_verified:42"
     assert verify("k3y", headers, body, now=int(headers["x-medcam-timestamp"])) is None
     assert verify("other", headers, body, now=int(headers["x-medcam-timestamp"])) is not None
+
+
+async def test_waiting_for_a_connection_slot_counts_against_the_attempt_deadline(asgi_server):
+    """One deadline per attempt: a callback stuck behind a busy connection pool times out."""
+    from workers.http import BoundedAsyncClient
+
+    target = Target([], hang_s=3.0)
+    events: list[CallbackAttempt] = []
+    policy = CallbackPolicy(attempts=1, backoff_s=0.01, timeout_s=0.5)
+    async with asgi_server(target.app) as url, BoundedAsyncClient(max_in_flight=1) as http:
+        # Another request holds the only slot for longer than the callback's deadline.
+        hog = asyncio.get_running_loop().create_task(http.post(f"{url}/demo", json={}, timeout=10))
+        await asyncio.wait_for(target.arrived.wait(), 5)
+        callback = StatusCallback(http, url, events.append, policy)
+        with pytest.raises(CallbackFailed, match="timed out after 0.5 s"):
+            await callback.send("order_1", "verify-payment", "payment_verified", "Payment verified successfully")
+        hog.cancel()
+    assert len(target.bodies) == 1, "the callback never got a connection"
+    assert [(e.attempt, e.ok, e.error) for e in events] == [(1, False, "timed out after 0.5 s")]
+
+
+async def test_a_slow_answer_is_cut_at_the_attempt_deadline(asgi_server):
+    """A server that trickles its answer cannot stretch one attempt past the deadline."""
+    target = Target([200], hang_s=2.0)
+    events: list[CallbackAttempt] = []
+    policy = CallbackPolicy(attempts=2, backoff_s=0.01, timeout_s=0.3)
+    async with asgi_server(target.app) as url:
+        with pytest.raises(CallbackFailed):
+            await _send(url, events, policy)
+    assert [(e.attempt, e.error) for e in events] == [(1, "timed out after 0.3 s"), (2, "timed out after 0.3 s")]
