@@ -187,6 +187,12 @@ class FulfillmentService:
                 self.process_id, {"orderId": order.id, "timestamp": started_at}
             )
         except BackendError as exc:
+            if exc.transient:
+                # Zeebe was away or slow: the instance may exist or not. Our claim stays, so
+                # the next try (auto-start's recheck, or the operator's) looks the order up
+                # in the engine first and records what it finds instead of starting it twice.
+                self._audit("start", order.id, "interrupted", str(exc), by)
+                raise
             await self._record_start_error(order, str(exc))
             self._audit("start", order.id, "failed", str(exc), by)
             raise FulfillmentError(str(exc)) from None
@@ -211,6 +217,8 @@ class FulfillmentService:
         try:
             items = await self._rest.instances_with_variable(self.process_id, "orderId", order.id)
         except BackendError as exc:
+            if exc.transient:
+                raise  # the engine is away: try again later, nothing was decided
             raise FulfillmentError(
                 f"order {order.label} has a stale claim by {claim.owner} and the engine cannot be "
                 f"searched for its instance ({exc}); check Operate before starting it"

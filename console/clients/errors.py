@@ -19,6 +19,19 @@ class BackendError(Exception):
         self.component = component
         self.code = code
 
+    @property
+    def transient(self) -> bool:
+        """The backend was away or overloaded: the same call may succeed later.
+
+        The request may still have been carried out (a deadline that passed after the
+        engine created the instance), so a caller must not simply repeat a write.
+        """
+        return self.code in TRANSIENT_CODES
+
+
+#: gRPC status names (and the clients' own UNAVAILABLE) that mean "not now" rather than "no".
+TRANSIENT_CODES = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED"})
+
 
 def display_url(url: str) -> str:
     """``url`` without user info, fit for screens, logs and errors."""

@@ -140,7 +140,8 @@ class ZeebeGateway:
             code = exc.code().name if exc.code() else "UNKNOWN"
             raise BackendError("zeebe", f"{what} failed: {code}: {_details(exc)}", code) from None
         except PyZeebeError as exc:
-            cause = exc.__cause__
+            # pyzeebe keeps the gRPC error as the cause, or (its gateway errors) as grpc_error.
+            cause = getattr(exc, "grpc_error", None) or exc.__cause__
             if isinstance(cause, grpc.aio.AioRpcError):
                 code = cause.code().name
                 raise BackendError("zeebe", f"{what} failed: {code}: {_details(cause)}", code) from None

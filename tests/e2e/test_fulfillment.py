@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import sqlite3
 
 import grpc
@@ -18,6 +19,7 @@ from starlette.routing import Route
 
 from bpmn import ORDER_PROCESS_ID
 from console.clients.errors import BackendError
+from console.clients.zeebe import ZeebeGateway
 from console.events import (
     CallbackAttempt,
     IncidentRaised,
@@ -228,6 +230,39 @@ async def test_manual_start_when_auto_start_is_off(tmp_path, backends):
         meta = (await runtime.medusa.get_order(order_id))["metadata"]
         assert meta["workflow_instance"] == str(key)
         assert meta["workflow_status"] == "completed"
+
+
+async def test_a_start_that_zeebe_did_not_answer_is_tried_again_not_given_up(tmp_path, backends):
+    """UNAVAILABLE from CreateProcessInstance is 'not now': no workflow_error, the claim stays,
+    and the next start looks the order up in the engine first, then starts it exactly once."""
+    async with running_console(fast_settings(tmp_path, backends, auto_start=False)) as (runtime, events):
+        order_id = (await runtime.demo.create())["id"]
+        runtime.feed.poke()
+        await events.wait_for(lambda: order_id in runtime.state.orders)
+        service = runtime.fulfillment
+        working = service._zeebe
+        dead = grpc.aio.insecure_channel(f"127.0.0.1:{_closed_port()}")
+        service._zeebe = ZeebeGateway(dead, request_timeout_s=2.0)
+        try:
+            with pytest.raises(BackendError) as caught:
+                await service.start(runtime.state.orders[order_id].order)
+        finally:
+            service._zeebe = working
+            await dead.close()
+        assert caught.value.transient
+        meta = (await runtime.medusa.get_order(order_id))["metadata"]
+        assert not meta.get("workflow_error"), "a backend that was away is not a failed start"
+        assert meta.get("workflow_claim"), "the claim stays until the engine was asked"
+        key = await service.start(await service.fresh(order_id))
+        await events.wait_for(lambda: events.of(StageCompleted, order_id=order_id, stage="send-notification"))
+        assert len(events.of(InstanceStarted, order_id=order_id)) == 1
+        assert (await runtime.medusa.get_order(order_id))["metadata"]["workflow_instance"] == str(key)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 async def test_unreachable_medusa_is_one_clear_startup_error(tmp_path, backends):
