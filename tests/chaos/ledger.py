@@ -55,6 +55,13 @@ class Tally:
     drift_repaired: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
+    @classmethod
+    def from_store(cls, scenario: str, orders: int, completed: int, counts: dict[str, int],
+                   extra: dict[str, object]) -> Tally:
+        """The tally of a scenario whose counts come from ``store_counts``."""
+        kept = ("callback_retries", "incidents_raised", "incidents_resolved", "drift_repaired")
+        return cls(scenario, orders, completed, **{k: counts[k] for k in kept}, extra=extra)
+
     def report(self) -> str:
         """Print the counts and keep them for the end-of-run summary."""
         line = json.dumps(asdict(self), separators=(", ", ": "))

@@ -70,10 +70,8 @@ async def test_embedded_child_killed_is_restarted_on_the_same_data_and_every_ord
         if shop is not None:
             await shop.close()
     counts = store_counts([data_dir / "console.sqlite3"])
-    Tally(
-        "embedded child SIGKILL while the console runs", orders=len(wanted), completed=completed,
-        callback_retries=counts["callback_retries"], incidents_raised=counts["incidents_raised"],
-        incidents_resolved=counts["incidents_resolved"], drift_repaired=counts["drift_repaired"],
+    Tally.from_store(
+        "embedded child SIGKILL while the console runs", orders=len(wanted), completed=completed, counts=counts,
         extra={"header_down_after_s": round(down_after_s, 2), "child_restarted_after_s": round(restart_s, 2),
                "header_green_after_s": round(green_s, 2), "header_samples": len(headers)},
     ).report()

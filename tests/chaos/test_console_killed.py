@@ -75,10 +75,8 @@ async def test_console_killed_with_200_orders_in_flight_all_complete_after_resta
             second.stop()
     finally:
         await shop.close()
-    Tally(
-        "console SIGKILL, 200 in flight", orders=ORDERS, completed=completed,
-        callback_retries=counts["callback_retries"], incidents_raised=counts["incidents_raised"],
-        incidents_resolved=counts["incidents_resolved"], drift_repaired=counts["drift_repaired"],
+    Tally.from_store(
+        "console SIGKILL, 200 in flight", orders=ORDERS, completed=completed, counts=counts,
         extra={"in_flight_at_kill": running, "completed_at_kill": done},
     ).report()
     assert not problems, "\n".join(problems[:20])

@@ -85,10 +85,8 @@ async def test_engine_killed_with_500_orders_in_flight_all_complete_after_restar
             counts = store_counts([workers_dir / "console.sqlite3"])
     finally:
         await shop.close()
-    Tally(
-        "engine SIGKILL, 500 in flight", orders=ORDERS, completed=completed,
-        callback_retries=counts["callback_retries"], incidents_raised=counts["incidents_raised"],
-        incidents_resolved=counts["incidents_resolved"], drift_repaired=counts["drift_repaired"],
+    Tally.from_store(
+        "engine SIGKILL, 500 in flight", orders=ORDERS, completed=completed, counts=counts,
         extra={"in_flight_at_kill": in_flight, "completed_at_kill": done},
     ).report()
     assert not problems, "\n".join(problems[:20])
