@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,10 @@ class LocalStore:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Written from a worker thread (flush) but never from two at once.
+        # Written from a worker thread (the runtime's flush) and read from the event loop's:
+        # every use of the connection holds ``_lock``, and close() waits for a write under way
+        # (a flush task cancelled at quit leaves its thread writing; closing under it crashes).
+        self._lock = threading.RLock()
         self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -92,7 +96,7 @@ class LocalStore:
         """Write one batch in one transaction; returns the number of rows."""
         written = sum(len(rows) for _, rows in batch)
         if written:
-            with self.db.conn:
+            with self._lock, self.db.conn:
                 for table, rows in batch:
                     if rows:
                         self.db[table].insert_all(rows)
@@ -103,8 +107,10 @@ class LocalStore:
         return self.write(self.take())
 
     def timeline(self, order_id: str) -> list[dict[str, Any]]:
-        return list(self.db["events"].rows_where("order_id = ?", [order_id], order_by="id"))
+        with self._lock:
+            return list(self.db["events"].rows_where("order_id = ?", [order_id], order_by="id"))
 
     def close(self) -> None:
-        self.flush()
-        self.db.close()
+        with self._lock:
+            self.flush()
+            self.db.close()
