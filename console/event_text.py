@@ -31,7 +31,7 @@ def describe_event(event: Event, label: Label) -> tuple[str, str] | None:
         case InstanceStarted():
             return f"{label(event.order_id)} started (instance {event.process_instance_key})", ""
         case StageCompleted():
-            return f"{label(event.order_id)} {_stage(event.stage)} done in {event.duration_s:.1f}s", "green"
+            return f"{label(event.order_id)} {_stage(event.stage)} done", "green"
         case CallbackAttempt(ok=False):
             then = "gave up" if event.next_delay_s is None else f"retry in {event.next_delay_s:g}s"
             return (f"{label(event.order_id)} callback {event.status} try {event.attempt}/{event.max_attempts}: "

@@ -53,7 +53,10 @@ class StuckWatch:
                 if current is None or current[0] != event.stage:
                     self._running[event.order_id] = (event.stage, event.at)
             case StageCompleted():
-                self._durations.setdefault(event.stage, deque(maxlen=SAMPLES)).append(event.duration_s)
+                current = self._running.get(event.order_id)
+                if current is not None and current[0] == event.stage:
+                    took = (event.at - current[1]).total_seconds()
+                    self._durations.setdefault(event.stage, deque(maxlen=SAMPLES)).append(max(0.0, took))
                 self._forget(event.order_id)
             case StageAbandoned() | InstanceCancelled():
                 self._forget(event.order_id)

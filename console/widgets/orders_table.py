@@ -22,13 +22,14 @@ STATUS_STYLE = {
     "-": "dim",
 }
 
-#: Columns in the order they give way when the terminal is narrow: the first eight fit 80 columns.
-COLUMNS = ("!", "Order", *(s.label for s in STAGES), "Workflow", "Medusa", "Age", "Customer", "Email",
+#: Columns in the order they give way when the terminal is narrow: at 80 columns the order with
+#: its marks, the three stages, the workflow status and Medusa's status are in view.
+COLUMNS = ("Order", *(s.label for s in STAGES), "Workflow", "Medusa", "Age", "Customer", "Email",
            "Total", "Note")
 #: Width of each column; the stage bars take BAR_NARROW or BAR_WIDE.
-WIDTHS = {"!": 3, "Order": 6, "Workflow": 18, "Medusa": 9, "Age": 4, "Customer": 16, "Email": 26,
+WIDTHS = {"Order": 9, "Workflow": 18, "Medusa": 9, "Age": 4, "Customer": 16, "Email": 26,
           "Total": 12, "Note": 48}
-BAR_NARROW, BAR_WIDE, WIDE_FROM = 7, 10, 120
+BAR_NARROW, BAR_WIDE, WIDE_FROM = 9, 12, 140
 
 
 def age(created_at: str, now: datetime) -> str:
@@ -49,7 +50,7 @@ def _money(view: OrderView) -> str:
 
 
 def marks(view: OrderView, facts: Facts) -> Text:
-    """``*`` marked, ``I`` incident (or ``S`` stuck), ``D`` drift."""
+    """``*`` marked, ``I`` incident (or ``S`` stuck), ``D`` drift, then the order's label."""
     text = Text()
     text.append("*" if view.order.id in facts.marked else " ", style="bold magenta")
     if view.order.id in facts.incidents:
@@ -59,13 +60,16 @@ def marks(view: OrderView, facts: Facts) -> Text:
     else:
         text.append(" ")
     text.append("D" if drift_of(view) else " ", style="bold cyan")
+    text.append(view.order.label, style="bold")
     return text
 
 
 def note(view: OrderView, facts: Facts) -> Text:
     error = facts.incidents.get(view.order.id)
     if error is not None:
-        return Text(" ".join(error.split())[-80:], style="red")
+        text = " ".join(error.split())
+        cause = text.rsplit("failed: ", 1)[-1]  # our errors name the cause last
+        return Text(f"incident: {cause}"[:80], style="red")
     if view.stuck:
         return Text(f"stuck in {view.stuck}", style="yellow")
     if drift_of(view):
@@ -108,7 +112,6 @@ class OrdersTable(DataTable):
         style = "bold red" if incident else STATUS_STYLE.get(workflow, "")
         return (
             marks(view, facts),
-            Text(view.order.label, style="bold"),
             *(stage_bar(stage, now, self._bar) for stage in view.stages),
             Text(workflow, style=style),
             view.order.status,
@@ -149,7 +152,7 @@ class OrdersTable(DataTable):
                 self.add_row(*cells, key=order_id)
                 self._cells[order_id] = cells
         if [k for k in self._order if k in wanted] + [k for k in page_ids if k not in self._order] != page_ids:
-            rank = {str(self._cells[k][1]): n for n, k in enumerate(page_ids)}
+            rank = {str(self._cells[k][0]): n for n, k in enumerate(page_ids)}
             self.sort("Order", key=lambda label: rank.get(str(label), len(rank)))
         self._order = page_ids
         if selected in wanted:

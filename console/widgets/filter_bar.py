@@ -1,0 +1,35 @@
+"""The `/` filter line: words that must all match; incident, stuck, drift, declined, marked are flags."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+PLACEHOLDER = "filter: id, #display id, email, customer, status, stage, error · incident stuck drift declined marked"
+
+
+class FilterBar(Input):
+    """Posts ``Changed`` as the operator types; enter keeps the filter, escape clears it."""
+
+    BINDINGS = [
+        Binding("escape", "clear_filter", "Clear filter", id="filter-clear"),
+        Binding("enter", "keep_filter", "Keep filter", id="filter-keep"),
+    ]
+
+    class Done(Message):
+        """The operator left the filter line (``cleared`` when it was emptied with escape)."""
+
+        def __init__(self, cleared: bool) -> None:
+            super().__init__()
+            self.cleared = cleared
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(placeholder=PLACEHOLDER, **kwargs)  # type: ignore[arg-type]
+
+    def action_clear_filter(self) -> None:
+        self.value = ""
+        self.post_message(self.Done(cleared=True))
+
+    def action_keep_filter(self) -> None:
+        self.post_message(self.Done(cleared=False))
