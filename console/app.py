@@ -250,7 +250,7 @@ class MedcamApp(App[None]):
             order = state.orders[order_id].order
             if action == "retry":
                 count = await service.retry(order, retries)
-                return f"{count} incident{'s' if count != 1 else ''} resolved, checked gone"
+                return "resolved, incident gone" if count == 1 else f"{count} resolved, incidents gone"
             await service.cancel(order)
             return "cancelled"
 
