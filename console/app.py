@@ -91,8 +91,8 @@ class MedcamApp(App[None]):
     def refresh_panels(self, force: bool = False) -> None:
         """Pull what changed from the state and diff it into the widgets (a few times a second)."""
         screen = self.screen
-        if not isinstance(screen, MainScreen) or not screen.query(OrdersTable):
-            return  # not composed yet, or a dialog is on top: the next tick catches up
+        if not isinstance(screen, MainScreen) or not screen.ready:
+            return  # not mounted yet, or a dialog is on top: the next tick catches up
         now = self.clock()
         state = self.state
         if self.paused and not force:
@@ -164,7 +164,8 @@ class MedcamApp(App[None]):
         self.refresh_panels()
 
     def turn_page(self, step: int) -> None:
-        self.order_query = replace(self.order_query, page=max(0, self.order_query.page + step))
+        shown = self.screen.query_one(OrdersTable).page if isinstance(self.screen, MainScreen) else 0
+        self.order_query = replace(self.order_query, page=max(0, shown + step))
         self.refresh_panels()
 
     def toggle_mark(self, order_id: str | None) -> None:
@@ -250,7 +251,7 @@ class MedcamApp(App[None]):
             order = state.orders[order_id].order
             if action == "retry":
                 count = await service.retry(order, retries)
-                return "resolved, incident gone" if count == 1 else f"{count} resolved, incidents gone"
+                return "incident gone" if count == 1 else f"{count} incidents gone"
             await service.cancel(order)
             return "cancelled"
 

@@ -43,7 +43,7 @@ def plan_retry(state: ConsoleState, order_ids: Iterable[str], retries: int) -> l
             items.append(BulkItem(order_id, view.order.label, "skip: no open incident", False))
         else:
             items.append(BulkItem(order_id, view.order.label,
-                                  f"{stage_label(incident.stage)}: {retries} retries back, resolve incident", True))
+                                  f"{stage_label(incident.stage)}: give {retries} retries, resolve", True))
     return items
 
 
@@ -61,7 +61,7 @@ def plan_cancel(state: ConsoleState, order_ids: Iterable[str]) -> list[BulkItem]
             items.append(BulkItem(order_id, view.order.label, f"skip: already {status}", False))
         else:
             items.append(BulkItem(order_id, view.order.label,
-                                  f"cancel instance {view.order.workflow_instance}; metadata cancelled", True))
+                                  f"cancel {view.order.workflow_instance}, mark cancelled", True))
     return items
 
 

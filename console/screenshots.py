@@ -146,7 +146,7 @@ async def demo_bulk(action: str, items: list[BulkItem], retries: int,
     outcomes = []
     for item in items:
         if item.runnable:
-            outcome = Outcome(item.order_id, True, "resolved, incident gone" if action == "retry"
+            outcome = Outcome(item.order_id, True, "incident gone" if action == "retry"
                               else "cancelled")
             landed(outcome)
             outcomes.append(outcome)

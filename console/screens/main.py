@@ -56,6 +56,8 @@ class MainScreen(Screen):
     ]
 
     app: MedcamApp
+    #: True once every widget is mounted (the app's refresh waits for it).
+    ready = False
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
@@ -78,8 +80,11 @@ class MainScreen(Screen):
         self.query_one(FilterBar).display = False
         self.query_one(PanelTabs).fit(self.app.size.width)
         self.query_one(OrdersTable).focus()
+        self.ready = True
 
     def on_resize(self, event: events.Resize) -> None:
+        if not self.ready:
+            return
         self.query_one(PanelTabs).fit(event.size.width)
         if self.query_one(OrdersTable).fit():
             self.app.refresh_panels(force=True)
