@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Protocol
 
 from console.bus import EventBus
-from console.clients.errors import BackendError
 from console.clients.medusa import MedusaAdmin
 from console.events import DemoFaults
+
+
+class ShopFaultsAnswer(Protocol):
+    """What ``MedusaAdmin.faults()`` / ``set_faults()`` answer (the shop's fault switch)."""
+
+    callbacks_down: bool
+    callback_fail_rate: float
+    decline_rate: float
 
 
 class FaultSwitch:
@@ -32,16 +39,14 @@ class FaultSwitch:
         wanted = not self.current.callbacks_down
         return self._publish(await self._medusa.set_faults(callbacks_down=wanted))
 
-    def _publish(self, answer: dict[str, Any]) -> DemoFaults:
-        try:
-            faults = DemoFaults(
-                at=self._now(),
-                callbacks_down=bool(answer.get("callbacks_down", False)),
-                callback_fail_rate=float(answer.get("callback_fail_rate") or 0.0),
-                stage_jitter=self._jitter,
-            )
-        except (TypeError, ValueError):
-            raise BackendError("medusa", f"the shop's faults answer is not understood: {answer!r}") from None
+    def _publish(self, answer: ShopFaultsAnswer) -> DemoFaults:
+        faults = DemoFaults(
+            at=self._now(),
+            callbacks_down=answer.callbacks_down,
+            callback_fail_rate=answer.callback_fail_rate,
+            decline_rate=answer.decline_rate,
+            stage_jitter=self._jitter,
+        )
         self.current = faults
         self._bus.publish(faults)
         return faults

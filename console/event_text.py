@@ -62,7 +62,7 @@ def describe_event(event: Event, label: Label) -> tuple[str, str] | None:
 
 
 def describe_faults(faults: DemoFaults | None) -> str:
-    """``shop down · 20% callbacks fail · jitter ±30%``, or "" when no fault is on."""
+    """``shop down · 20% callbacks fail · 10% payments declined · jitter ±30%``, or "" when none is on."""
     if faults is None:
         return ""
     parts = []
@@ -70,6 +70,8 @@ def describe_faults(faults: DemoFaults | None) -> str:
         parts.append("shop down")
     if faults.callback_fail_rate > 0:
         parts.append(f"{faults.callback_fail_rate:.0%} callbacks fail")
+    if faults.decline_rate > 0:
+        parts.append(f"{faults.decline_rate:.0%} payments declined")
     if faults.stage_jitter > 0:
         parts.append(f"jitter ±{faults.stage_jitter:.0%}")
     return " · ".join(parts)

@@ -126,11 +126,8 @@ class DemoFaults(ConsoleEvent):
 
     callbacks_down: bool = False
     callback_fail_rate: float = 0.0
+    decline_rate: float = 0.0
     stage_jitter: float = 0.0
-
-    @property
-    def active(self) -> bool:
-        return self.callbacks_down or self.callback_fail_rate > 0 or self.stage_jitter > 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from console.clients.zeebe import DEFAULT_TOKEN_URL, ZeebeGateway, ZeebeTarget
 from console.demo_faults import FaultSwitch
 from console.demo_orders import DemoOrderMaker
 from console.embedded import EmbeddedError, EmbeddedServices, Endpoints, running_endpoints
-from console.events import BackendStatus, ConsoleSetup, OrderSeen
+from console.events import BackendStatus, ConsoleSetup, DemoFaults, OrderSeen
 from console.fulfillment import AutoStarter, FulfillmentService
 from console.incident_poller import IncidentPoller
 from console.metrics import FulfillmentMetrics, MetricsEndpoint
@@ -231,7 +231,10 @@ class ConsoleRuntime:
             try:
                 await self.faults.load()
             except BackendError as exc:
-                log.info("demo faults unknown: %s", exc)
+                log.warning("the embedded shop's demo faults are unknown: %s", exc)
+                self.bus.publish(self.faults.current)  # the workers' own (stage jitter) still show
+        elif s.demo_stage_jitter > 0:
+            self.bus.publish(DemoFaults(at=self.now(), stage_jitter=s.demo_stage_jitter))
         if s.metrics_port is not None:
             self._serve_metrics(s.metrics_port, s.metrics_host)
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from console.app import MedcamApp
+from console.clients.medusa import MedusaAdmin
 from console.events import (
     IncidentRaised,
     InstanceCancelled,
@@ -13,6 +16,7 @@ from console.events import (
     StageCompleted,
 )
 from console.runtime import ConsoleRuntime
+from console.settings import Settings
 from console.widgets.orders_table import OrdersTable
 from tests.e2e.callback_gate import CallbackGate
 from tests.e2e.conftest import Recorder, fast_settings
@@ -143,6 +147,7 @@ async def test_incidents_then_filter_mark_all_and_bulk_retry_complete_every_orde
             await events.wait_for(
                 lambda: set(orders) <= {e.order_id for e in events.of(IncidentRaised) if e.incident_key}, within=30)
             assert not _completed(events, orders[:1])
+            assert app.screen.check_action("shop_down", ()) is False, "F is for the embedded shop only"
             gate.down = False
             await pilot.press("slash", *"incident", "enter")
             await _drawn(pilot, lambda: set(app.screen.query_one(OrdersTable).shown) == set(orders))
@@ -187,5 +192,42 @@ async def test_bulk_cancel_acts_on_the_marked_orders_only(tmp_path, backends):
             assert all(o.ok for o in dialog.outcomes) and len(dialog.outcomes) == 2
             await events.wait_for(lambda: len(events.of(InstanceCancelled)) == 2)
             assert not events.of(InstanceCancelled, order_id=orders[1])
+    finally:
+        await runtime.stop()
+
+
+@pytest.mark.skipif(not hasattr(MedusaAdmin, "set_faults"),
+                    reason="needs the embedded shop's demo fault switch (MedusaAdmin.set_faults, branch shop)")
+async def test_outage_demo_from_the_keyboard_alone(tmp_path):
+    """The README's demo on the embedded engine and shop: F, incidents pile up, F, /incident, *, R, y."""
+    settings = Settings(
+        data_dir=tmp_path / "console", engine_grpc_port=0, engine_rest_port=0, shop_port=0,
+        stage_delays=(0.05, 0.05, 0.05), callback_backoff_s=0.02, job_retry_backoff_ms=100,
+        poll_interval_s=0.1, claim_settle_s=0.05,
+    )
+    runtime = ConsoleRuntime(settings)
+    events = Recorder()
+    runtime.bus.subscribe(events)
+    await runtime.start()
+    app = MedcamApp(runtime)
+    pulse = lambda: str(app.screen.query_one("#pulse-bar").render())  # noqa: E731
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("F")
+            await _drawn(pilot, lambda: "FAULT: shop down" in pulse())
+            orders = [await _new_order(pilot, events) for _ in range(3)]
+            await _drawn(pilot, lambda: {i.order_id for i in app.state.incidents.values() if i.incident_key}
+                         >= set(orders), within=30)
+            await _drawn(pilot, lambda: "3 incidents" in pulse())
+            await pilot.press("F")
+            await _drawn(pilot, lambda: "FAULT" not in pulse())
+            await pilot.press("slash", *"incident", "enter", "asterisk", "R")
+            await _drawn(pilot, lambda: type(app.screen).__name__ == "BulkDialog")
+            dialog = app.screen
+            await pilot.press("y")
+            await _drawn(pilot, lambda: dialog.outcomes is not None, within=30)
+            assert [o.ok for o in dialog.outcomes] == [True] * 3, dialog.outcomes
+            await events.wait_for(lambda: _completed(events, orders), within=30)
+            await _drawn(pilot, lambda: "0 incidents" in pulse())
     finally:
         await runtime.stop()
