@@ -228,6 +228,7 @@ async def test_outage_demo_from_the_keyboard_alone(tmp_path):
             await _drawn(pilot, lambda: dialog.outcomes is not None, within=30)
             assert [o.ok for o in dialog.outcomes] == [True] * 3, dialog.outcomes
             await events.wait_for(lambda: _completed(events, orders), within=30)
-            await _drawn(pilot, lambda: "0 incidents" in pulse())
+            await pilot.press("escape")
+            await _drawn(pilot, lambda: "0 incidents" in pulse() and "3 done" in pulse())
     finally:
         await runtime.stop()
