@@ -63,7 +63,7 @@ class BulkDialog(ModalScreen[list[Outcome] | None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("Order", key="order", width=7)
-        table.add_column("Dry run", key="plan", width=36)
+        table.add_column("Dry run", key="plan", width=40)
         table.add_column("Outcome", key="outcome", width=40)
         for item in self.items:
             table.add_row(item.label, Text(item.plan, style="" if item.runnable else "dim"), "", key=item.order_id)
