@@ -39,7 +39,7 @@ class AuditLogScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for name, width in (("When", 19), ("Who", 22), ("Action", 12), ("Order", 8), ("Outcome", 9),
+        for name, width in (("When (UTC)", 14), ("Who", 18), ("Action", 11), ("Order", 7), ("Outcome", 9),
                             ("Detail", 60)):
             table.add_column(name, key=name, width=width)
         self.action_reload()
@@ -51,7 +51,7 @@ class AuditLogScreen(ModalScreen[None]):
         entries = self.source()
         for n, entry in enumerate(entries):
             table.add_row(
-                entry.at[:19].replace("T", " "),
+                entry.at[5:19].replace("T", " "),
                 f"{entry.user}@{entry.console}" if entry.console else entry.user,
                 entry.action,
                 self.label(entry.order_id) if entry.order_id else "—",

@@ -35,7 +35,8 @@ class MainScreen(Screen):
     """Layout and keys; the app refreshes the widgets from its state on a timer."""
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="filter", key_display="/"),
+        # Priority: handled as it arrives, so the keys typed right behind it reach the filter.
+        Binding("slash", "filter", "Filter", id="filter", key_display="/", priority=True),
         Binding("space", "mark", "Mark", id="mark"),
         Binding("asterisk", "mark_all", "Mark shown", id="mark-all", key_display="*"),
         Binding("R", "bulk_retry", "Retry marked", id="bulk-retry"),
@@ -103,7 +104,8 @@ class MainScreen(Screen):
     def action_filter(self) -> None:
         bar = self.query_one(FilterBar)
         bar.display = True
-        bar.focus()
+        # At once, not after the next refresh: keys typed right behind `/` belong to the filter.
+        self.set_focus(bar)
 
     @on(FilterBar.Changed)
     def _filter_typed(self, event: FilterBar.Changed) -> None:
@@ -115,7 +117,7 @@ class MainScreen(Screen):
         if event.cleared:
             bar.display = False
             self.app.set_filter("")
-        self.query_one(OrdersTable).focus()
+        self.set_focus(self.query_one(OrdersTable))
 
     @on(DataTable.HeaderSelected, "#orders")
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:

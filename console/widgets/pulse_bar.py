@@ -40,6 +40,14 @@ class PulseBar(Static):
 
     def show(self, state: ConsoleState, now: datetime, *, paused: bool = False, marked: int = 0) -> None:
         text = Text()
+        # Faults and pause come first: a narrow terminal cuts the end of the line, never them.
+        faults = describe_faults(state.faults)
+        if faults:
+            text.append(f"FAULT: {faults}", style="bold white on red")
+            text.append("  ")
+        if paused:
+            text.append("PAUSED", style="bold black on yellow")
+            text.append("  ")
         for name, value in counts(state).items():
             text.append(f"{value} ", style=STYLE.get(name, "bold") if value else "")
             text.append(f"{name}  ", style="" if value or name not in STYLE else "dim")
@@ -47,11 +55,6 @@ class PulseBar(Static):
         text.append(sparkline(state.throughput.series(now)[-12:]), style="green")
         if marked:
             text.append(f"  {marked} marked", style="bold magenta")
-        faults = describe_faults(state.faults)
-        if faults:
-            text.append(f"  FAULT: {faults}", style="bold white on red")
-        if paused:
-            text.append("  PAUSED", style="bold black on yellow")
         if text.plain != self._shown:
             self._shown = text.plain
             self.update(text)

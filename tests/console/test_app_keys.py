@@ -243,3 +243,17 @@ async def test_pages_bound_the_rows_handed_to_the_table():
         await pilot.press("left_square_bracket")
         await pilot.pause()
         assert table.row_count == 500 and _title(app).startswith("Orders 501-1000")
+
+
+async def test_keys_typed_in_one_burst_after_slash_reach_the_filter():
+    """Over SSH a pasted or fast-typed `/incident` arrives in one read: none of it may act as a key."""
+    from textual import events
+
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for character in "/incident":
+            app.post_message(events.Key("slash" if character == "/" else character, character))
+        await pilot.pause(0.3)
+        assert app.order_query.text == "incident"
+        assert type(app.screen) is MainScreen, "the c and n in 'incident' opened nothing"
