@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -74,6 +74,7 @@ class MedcamApp(App[None]):
         self.marked: set[str] = set()
         self.paused = False
         self._touched: set[str] = set()  # rows whose marks changed since the last refresh
+        self._held: set[str] = set()  # orders that changed while live updates were paused
 
     # ------------------------------------------------------------------ lifecycle
     def get_default_screen(self) -> MainScreen:
@@ -90,15 +91,24 @@ class MedcamApp(App[None]):
 
     def refresh_panels(self, force: bool = False) -> None:
         """Pull what changed from the state and diff it into the widgets (a few times a second)."""
+        try:
+            self._refresh_panels(force)
+        except ScreenStackError:
+            pass  # the app is closing: its screens are gone
+
+    def _refresh_panels(self, force: bool) -> None:
         screen = self.screen
         if not isinstance(screen, MainScreen) or not screen.ready:
             return  # not mounted yet, or a dialog is on top: the next tick catches up
         now = self.clock()
         state = self.state
         if self.paused and not force:
-            screen.query_one(PulseBar).show(state, now, paused=True, marked=len(self.marked))
+            # The counts keep up while the table holds still.
+            self._held |= state.take_dirty()
+            screen.query_one(PulseBar).show(state, now, self._held, paused=True, marked=len(self.marked))
             return
-        changed = state.take_dirty() | self._touched
+        changed = state.take_dirty() | self._touched | self._held
+        self._held = set()
         self._touched = set()
         table = screen.query_one(OrdersTable)
         with self.batch_update():
@@ -107,7 +117,8 @@ class MedcamApp(App[None]):
             screen.query_one(CallbacksPanel).sync(state)
             screen.query_one(EventLog).sync(state)
             screen.query_one(StatusBar).show(state, now, self.mode)
-            screen.query_one(PulseBar).show(state, now, paused=self.paused, marked=len(self.marked))
+            screen.query_one(PulseBar).show(state, now, None if force else changed, paused=self.paused,
+                                            marked=len(self.marked))
             self._retitle(screen, table)
 
     def _retitle(self, screen: Screen, table: OrdersTable) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from console.orders import OrderSummary
 from console.state import DONE, FAILED, RUNNING, ConsoleState, OrderView
 from workers.stages import STAGES, STATUS_SEQUENCE
 
@@ -77,18 +78,31 @@ class Facts:
         return cls(errors, frozenset(marked))
 
 
-def _haystack(view: OrderView, facts: Facts) -> str:
-    order = view.order
-    return " ".join((
-        order.id, order.label, str(order.display_id or ""), order.email, order.customer, order.status,
-        view.workflow_status, current_stage(view), view.note, facts.incidents.get(order.id, ""),
-        drift_of(view),
-    )).lower()
+class TextCache:
+    """The lower-cased text of an order's fixed fields, kept while the order object is the same."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, tuple[OrderSummary, str]] = {}
+
+    def fixed(self, order: OrderSummary) -> str:
+        kept = self._texts.get(order.id)
+        if kept is not None and kept[0] is order:
+            return kept[1]
+        text = " ".join((order.id, order.label, str(order.display_id or ""), order.email, order.customer,
+                         order.status)).lower()
+        self._texts[order.id] = (order, text)
+        return text
 
 
-def matches(view: OrderView, words: tuple[str, ...], facts: Facts) -> bool:
+def _changing_text(view: OrderView, facts: Facts) -> str:
+    return " ".join((view.workflow_status, current_stage(view), view.note,
+                     facts.incidents.get(view.order.id, ""), drift_of(view))).lower()
+
+
+def matches(view: OrderView, words: tuple[str, ...], facts: Facts, cache: TextCache | None = None) -> bool:
     """Every word must match: a flag word its condition, any other word some field's text."""
-    text: str | None = None
+    fixed: str | None = None
+    changing: str | None = None
     for word in words:
         if word == "incident":
             ok = view.order.id in facts.incidents
@@ -101,12 +115,20 @@ def matches(view: OrderView, words: tuple[str, ...], facts: Facts) -> bool:
         elif word == "marked":
             ok = view.order.id in facts.marked
         else:
-            if text is None:
-                text = _haystack(view, facts)
-            ok = word in text
+            if fixed is None:
+                fixed = (cache or TextCache()).fixed(view.order)
+            ok = word in fixed
+            if not ok:  # the fields that change are looked at only when the fixed ones miss
+                if changing is None:
+                    changing = _changing_text(view, facts)
+                ok = word in changing
         if not ok:
             return False
     return True
+
+
+#: Sort columns whose value never changes for an order once seen (no re-sort when only they change).
+FIXED_SORTS = frozenset({"Order", "Age", "Customer", "Email"})
 
 
 def _progress(view: OrderView) -> int:
@@ -114,7 +136,7 @@ def _progress(view: OrderView) -> int:
 
 
 SORT_KEYS: dict[str, Callable[[OrderView], object]] = {
-    "Order": lambda v: (v.order.display_id if v.order.display_id is not None else -1, v.order.id),
+    "Order": lambda v: v.order.display_id if v.order.display_id is not None else -1,
     "Age": lambda v: v.order.created_at,
     "Workflow": lambda v: _STATUS_RANK.get(v.workflow_status, len(_STATUS_RANK)),
     "Medusa": lambda v: v.order.status,
@@ -125,11 +147,12 @@ SORT_KEYS: dict[str, Callable[[OrderView], object]] = {
 }
 
 
-def select(state: ConsoleState, query: OrderQuery, marked: Iterable[str] = ()) -> list[str]:
+def select(state: ConsoleState, query: OrderQuery, marked: Iterable[str] = (),
+           cache: TextCache | None = None) -> list[str]:
     """Ids of every order the filter shows, in the chosen order (all pages)."""
     facts = Facts.of(state, marked)
     words = query.words
-    views = [v for v in state.orders.values() if not words or matches(v, words, facts)]
+    views = [v for v in state.orders.values() if not words or matches(v, words, facts, cache)]
     key = SORT_KEYS.get(query.sort, SORT_KEYS["Order"])
     if query.sort == "Age":  # descending age = oldest created first
         views.sort(key=key, reverse=not query.descending)

@@ -7,8 +7,8 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import DataTable
 
-from console.order_query import Facts, OrderQuery, drift_of, page_of, select
-from console.state import ConsoleState, OrderView
+from console.order_query import FIXED_SORTS, Facts, OrderQuery, TextCache, drift_of, page_of, select
+from console.state import RUNNING, ConsoleState, OrderView
 from console.widgets.stage_bar import stage_bar
 from protocol.timestamps import parse_timestamp
 from workers.stages import STAGES
@@ -30,6 +30,8 @@ COLUMNS = ("Order", *(s.label for s in STAGES), "Workflow", "Medusa", "Age", "Cu
 WIDTHS = {"Order": 9, "Workflow": 18, "Medusa": 9, "Age": 4, "Customer": 16, "Email": 26,
           "Total": 12, "Note": 48}
 BAR_NARROW, BAR_WIDE, WIDE_FROM = 9, 12, 140
+#: Every visible row is redrawn this often (ages); rows with a running stage at every sync.
+AGE_EVERY_S = 1.0
 
 
 def age(created_at: str, now: datetime) -> str:
@@ -88,6 +90,9 @@ class OrdersTable(DataTable):
         self.shown: list[str] = []  # every order the filter shows, sorted (all pages)
         self.page = 0
         self._key: tuple[object, ...] | None = None
+        self._known = 0  # orders in the state at the last selection
+        self._texts = TextCache()
+        self._aged: datetime | None = None
 
     def _add_columns(self) -> None:
         self._bar = BAR_WIDE if self.app.size.width >= WIDE_FROM else BAR_NARROW
@@ -127,23 +132,41 @@ class OrdersTable(DataTable):
         """Reselect when orders, filter, sort or marks changed; then diff the page into the rows."""
         facts = Facts.of(state, marked)
         key = (query, len(marked))
-        if force or changed or key != self._key:
-            self.shown = select(state, query, marked)
+        if force or key != self._key or self._reselect(state, changed, query):
+            self.shown = select(state, query, marked, self._texts)
             self._key = key
+            self._known = len(state.orders)
         page_ids, self.page = page_of(self.shown, query.page)
         if page_ids != self._order:
             self._restructure(state, page_ids, now, facts)
         dirty = set(self._cells) if force else changed & set(self._cells)
-        dirty |= self._visible_moving(state)
+        every = self._aged is None or (now - self._aged).total_seconds() >= AGE_EVERY_S
+        if every:
+            self._aged = now
+        dirty |= self._visible(state, every)
         for order_id in dirty:
             view = state.orders.get(order_id)
             if view is not None:
                 self._update(order_id, self.cells(view, now, facts))
 
+    def _reselect(self, state: ConsoleState, changed: set[str], query: OrderQuery) -> bool:
+        """Whether the selection can have changed: new orders, or changed ones under a filter
+        or a sort on something that changes (an unfiltered table by order number stays put)."""
+        if len(state.orders) != self._known:
+            return True
+        return bool(changed) and (bool(query.words) or query.sort not in FIXED_SORTS)
+
     def _restructure(self, state: ConsoleState, page_ids: list[str], now: datetime, facts: Facts) -> None:
         selected = self.selected_order_id
         wanted = set(page_ids)
-        for order_id in [k for k in self._order if k not in wanted]:
+        leaving = [k for k in self._order if k not in wanted]
+        if len(leaving) > len(self._order) // 2:
+            # Most rows go (a new filter, another page): one clear beats removing them one by one.
+            self.clear()
+            self._cells.clear()
+            self._order = []
+            leaving = []
+        for order_id in leaving:
             self.remove_row(order_id)
             del self._cells[order_id]
         for order_id in page_ids:
@@ -158,12 +181,15 @@ class OrdersTable(DataTable):
         if selected in wanted:
             self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=False)
 
-    def _visible_moving(self, state: ConsoleState) -> set[str]:
-        """Rows on screen whose bars or age move with time (the rest wait until scrolled to)."""
+    def _visible(self, state: ConsoleState, every: bool) -> set[str]:
+        """Rows on screen whose bars move (or, with ``every``, all of them: ages move too).
+        Rows off screen catch up when they change or scroll into view at the next ``every``."""
         first = int(self.scroll_y)
         rows = self.ordered_rows[first:first + self.size.height + 1]
-        keys = {row.key.value for row in rows if row.key.value is not None}
-        return {k for k in keys if k in state.orders}
+        keys = [row.key.value for row in rows if row.key.value is not None]
+        if every:
+            return {k for k in keys if k in state.orders}
+        return {k for k in keys if (v := state.orders.get(k)) is not None and any(p.state == RUNNING for p in v.stages)}
 
     def _update(self, order_id: str, new: tuple[object, ...]) -> None:
         old = self._cells.get(order_id)
