@@ -185,6 +185,7 @@ class ConsoleState:
             if e.order.workflow_status == STATUS_COMPLETED and previous != STATUS_COMPLETED:
                 self.throughput.record(e.at)
             if e.order.workflow_status != previous:
+                view.stuck = ""  # it moved on
                 implied = stages_from_status(e.order.workflow_status)
                 # Keep live detail (running, failed) where Medusa has not caught up yet.
                 view.stages = [_merge_stage(old, new) for old, new in zip(view.stages, implied, strict=True)]

@@ -11,13 +11,22 @@ from console.events import (
     IncidentRaised,
     InstanceCancelled,
     JobActivated,
+    OrderSeen,
     OrderStuck,
     StageAbandoned,
     StageCompleted,
 )
+from protocol.timestamps import parse_timestamp
+from workers.stages import STAGES, STATUS_CANCELLED, STATUS_SEQUENCE
 
 #: Durations kept per stage for its p95.
 SAMPLES = 500
+
+#: The stage that runs after each metadata ``workflow_status`` (the seed's §2.2).
+NEXT_STAGE = {status: stage.task_type for status, stage in zip(STATUS_SEQUENCE, STAGES, strict=False)}
+_RANK = {stage.task_type: stage.number for stage in STAGES}
+#: Statuses after which nothing runs.
+FINAL = frozenset({STATUS_SEQUENCE[-1], STATUS_CANCELLED, "payment_declined"})
 
 
 def p95(values: deque[float] | list[float]) -> float | None:
@@ -62,6 +71,24 @@ class StuckWatch:
                 self._forget(event.order_id)
             case IncidentRaised():
                 self._incident.add(event.order_id)
+            case OrderSeen():
+                self._seen(event)
+
+    def _seen(self, event: OrderSeen) -> None:
+        """Medusa's status says which stage comes next: a console without its own workers (a
+        viewer) learns from it alone; with workers, the earlier of the two times counts."""
+        order = event.order
+        stage = NEXT_STAGE.get(order.workflow_status or "")
+        if stage is None:
+            if order.workflow_status in FINAL:
+                self._forget(order.id)
+            return
+        current = self._running.get(order.id)
+        if current is not None and _RANK[current[0]] >= _RANK[stage]:
+            return  # the same stage, or a stale read behind what the workers reported
+        since = parse_timestamp(order.metadata.get("last_updated")) or parse_timestamp(
+            order.metadata.get("workflow_started_at")) or event.at
+        self._running[order.id] = (stage, min(since, event.at))
 
     def _forget(self, order_id: str) -> None:
         self._running.pop(order_id, None)

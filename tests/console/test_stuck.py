@@ -74,3 +74,29 @@ def test_state_flags_and_clears_stuck():
     state.take_dirty()
     state.apply(_completed("o1", T0 + timedelta(seconds=7)))
     assert state.orders["o1"].stuck == "" and "o1" in state.take_dirty()
+
+
+def _seen(status: str, at: datetime, last_updated: datetime | None = None) -> OrderSeen:
+    metadata = {"workflow_status": status, "workflow_instance": "2"}
+    if last_updated is not None:
+        metadata["last_updated"] = last_updated.isoformat()
+    return OrderSeen(at=at, order=OrderSummary(id="o1", display_id=1, status="pending", email="", customer="",
+                                               total=None, currency="EUR", item_count=1, created_at="",
+                                               updated_at="", metadata=metadata))
+
+
+def test_a_viewer_learns_the_stage_from_medusa_alone():
+    watch = StuckWatch(min_s=30, factor=3)
+    watch.observe(_seen("payment_verified", T0 + timedelta(seconds=50), last_updated=T0))
+    found = watch.scan(T0 + timedelta(seconds=31))
+    assert [(e.stage, e.running_s) for e in found] == [("reserve-inventory", 31.0)], "timed from last_updated"
+    watch.observe(_seen("completed", T0 + timedelta(seconds=60)))
+    assert watch.scan(T0 + timedelta(seconds=600)) == []
+
+
+def test_a_stale_read_never_moves_the_stage_back():
+    watch = StuckWatch(min_s=30, factor=3)
+    watch.observe(_activated("o1", T0, stage="reserve-inventory"))
+    watch.observe(_seen("started", T0 + timedelta(seconds=1), last_updated=T0 - timedelta(seconds=100)))
+    found = watch.scan(T0 + timedelta(seconds=31))
+    assert [e.stage for e in found] == ["reserve-inventory"]
