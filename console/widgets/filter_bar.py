@@ -12,9 +12,11 @@ PLACEHOLDER = "filter: id, #display id, email, customer, status, stage, error ·
 class FilterBar(Input):
     """Posts ``Changed`` as the operator types; enter keeps the filter, escape clears it."""
 
+    # Priority, and the focus leaves at once: keys typed right behind enter or escape are
+    # the screen's again (over SSH a burst of keys arrives in one read).
     BINDINGS = [
-        Binding("escape", "clear_filter", "Clear filter", id="filter-clear"),
-        Binding("enter", "keep_filter", "Keep filter", id="filter-keep"),
+        Binding("escape", "clear_filter", "Clear filter", id="filter-clear", priority=True),
+        Binding("enter", "keep_filter", "Keep filter", id="filter-keep", priority=True),
     ]
 
     class Done(Message):
@@ -29,7 +31,9 @@ class FilterBar(Input):
 
     def action_clear_filter(self) -> None:
         self.value = ""
+        self.screen.set_focus(None)
         self.post_message(self.Done(cleared=True))
 
     def action_keep_filter(self) -> None:
+        self.screen.set_focus(None)
         self.post_message(self.Done(cleared=False))

@@ -22,4 +22,14 @@ SCREENS = {
 @pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "160x48"])
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_screen(snap_compare, screen, size):
-    assert snap_compare(demo_app(), terminal_size=size, press=list(SCREENS[screen]))
+    async def settle(pilot) -> None:
+        """Press the keys one by one once the screen is up, then let every refresh and animation
+        land (the machine may be loaded)."""
+        await pilot.pause()
+        for key in SCREENS[screen]:
+            await pilot.press(key)
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+
+    assert snap_compare(demo_app(), terminal_size=size, run_before=settle)
