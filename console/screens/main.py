@@ -96,9 +96,8 @@ class MainScreen(Screen):
         if action in WRITE_ACTIONS and app.read_only:
             return False
         if action == "shop_down":
-            setup = app.state.setup
             # Only the embedded shop has the switch (the pinned demo data has no shop at all).
-            return app.runtime is None or (setup is not None and setup.shop_embedded)
+            return app.runtime is None or app.runtime.faults is not None
         return True
 
     def action_filter(self) -> None:
