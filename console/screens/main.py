@@ -140,7 +140,13 @@ class MainScreen(Screen):
         self.app.toggle_mark(self.query_one(OrdersTable).selected_order_id)
         self.query_one(OrdersTable).action_cursor_down()
 
+    def _filter_caught_up(self) -> None:
+        """Apply what the filter line holds now: a burst of keys can bring `*` or `R` here before
+        the line's change messages."""
+        self.app.set_filter(self.query_one(FilterBar).value)
+
     def action_mark_all(self) -> None:
+        self._filter_caught_up()
         self.app.mark_shown(self.query_one(OrdersTable).shown)
 
     def action_next_panel(self) -> None:
@@ -156,9 +162,11 @@ class MainScreen(Screen):
         self.app.open_bulk("cancel", selected_only=True)
 
     def action_bulk_retry(self) -> None:
+        self._filter_caught_up()
         self.app.open_bulk("retry")
 
     def action_bulk_cancel(self) -> None:
+        self._filter_caught_up()
         self.app.open_bulk("cancel")
 
     def action_new_order(self) -> None:

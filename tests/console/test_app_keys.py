@@ -257,3 +257,11 @@ async def test_keys_typed_in_one_burst_after_slash_reach_the_filter():
         await pilot.pause(0.3)
         assert app.order_query.text == "incident"
         assert type(app.screen) is MainScreen, "the c and n in 'incident' opened nothing"
+        await pilot.press("escape")
+        await pilot.pause()
+        names = {"/": "slash", "\r": "enter", "*": "asterisk"}
+        for character in "/incident\r*R":  # the whole outage sequence in one read
+            app.post_message(events.Key(names.get(character, character), character))
+        await pilot.pause(0.5)
+        assert type(app.screen).__name__ == "BulkDialog"
+        assert sorted(item.label for item in app.screen.items) == ["#1005", "#1009"], "only what the filter shows"
