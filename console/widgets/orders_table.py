@@ -28,7 +28,7 @@ COLUMNS = ("Order", *(s.label for s in STAGES), "Workflow", "Medusa", "Age", "Cu
            "Total", "Note")
 #: Width of each column; the stage bars take BAR_NARROW or BAR_WIDE.
 WIDTHS = {"Order": 9, "Workflow": 18, "Medusa": 9, "Age": 4, "Customer": 16, "Email": 26,
-          "Total": 12, "Note": 48}
+          "Total": 14, "Note": 48}
 BAR_NARROW, BAR_WIDE, WIDE_FROM = 9, 12, 140
 #: Every visible row is redrawn this often (ages); rows with a running stage at every sync.
 AGE_EVERY_S = 1.0
