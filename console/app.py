@@ -9,6 +9,7 @@ from typing import Any
 
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -93,8 +94,8 @@ class MedcamApp(App[None]):
         """Pull what changed from the state and diff it into the widgets (a few times a second)."""
         try:
             self._refresh_panels(force)
-        except ScreenStackError:
-            pass  # the app is closing: its screens are gone
+        except (ScreenStackError, NoMatches):
+            pass  # the app is closing: its screens and their widgets are going
 
     def _refresh_panels(self, force: bool) -> None:
         screen = self.screen
