@@ -156,3 +156,38 @@ def test_running_orders_and_the_version_follow_the_events():
     idle = state.version
     state.apply(object())  # type: ignore[arg-type]  # not an event of the state: nothing changes
     assert state.version == idle
+
+
+def test_throughput_counts_orders_reaching_completed_while_watched():
+    from console.throughput import sparkline
+
+    state = ConsoleState()
+    state.apply(OrderSeen(at=T0, order=order("completed", 1)))  # already done when first seen: not counted
+    assert state.throughput.total == 0
+    state.apply(OrderSeen(at=T0, order=order("inventory_reserved", 1)))
+    state.apply(OrderSeen(at=T0 + timedelta(seconds=5), order=order("completed", 1)))
+    state.apply(OrderSeen(at=T0 + timedelta(seconds=6), order=order("completed", 1)))  # a repeat: once
+    assert state.throughput.total == 1
+    assert state.throughput.per_minute(T0 + timedelta(seconds=30)) == 1
+    assert state.throughput.per_minute(T0 + timedelta(seconds=70)) == 0
+    series = state.throughput.series(T0 + timedelta(seconds=30))
+    assert sum(series) == 1 and len(series) == 20
+    assert sparkline([0, 1, 2, 4]) == "▁▂▄█" and sparkline([0, 0]) == "▁▁"
+
+
+def test_the_event_log_keeps_readable_lines():
+    from console.event_text import describe_faults
+    from console.events import DemoFaults
+
+    state = ConsoleState(max_log=2)
+    state.apply(OrderSeen(at=T0, order=order("started", 99)))
+    state.apply(IncidentRaised(at=T0, order_id="o1", stage="verify-payment", job_key=5,
+                               process_instance_key=99, error="status callback failed: HTTP 500"))
+    state.apply(DemoFaults(at=T0, callbacks_down=True, callback_fail_rate=0.2))
+    assert [line for _, line, _ in state.log] == [
+        "#7 incident at Payment: status callback failed: HTTP 500",
+        "demo faults: shop down · 20% callbacks fail",
+    ]
+    assert state.log_seq == 2
+    assert describe_faults(DemoFaults(at=T0)) == ""
+    assert describe_faults(DemoFaults(at=T0, stage_jitter=0.3)) == "jitter ±30%"
