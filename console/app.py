@@ -1,33 +1,43 @@
-"""The Textual app: bindings, refresh loop, operator actions and background workers."""
+"""The Textual app: view state (filter, sort, page, marks, pause), refresh loop and operator actions."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from textual.app import App
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from console.bulk import BulkItem, Outcome, plan_cancel, plan_retry, run_bulk, summary
 from console.clients.errors import BackendError
-from console.fulfillment import FulfillmentError
+from console.events import OperatorAction
+from console.fulfillment import RETRY_JOB_RETRIES, FulfillmentError
 from console.order_detail import DetailLoader
+from console.order_query import PAGE_SIZE, OrderQuery
 from console.runtime import ConsoleRuntime
-from console.screens.confirm import ConfirmDialog
+from console.screens.audit_log import AuditLogScreen
+from console.screens.bulk import BulkDialog
 from console.screens.help import HelpScreen
 from console.screens.main import MainScreen
 from console.screens.order_detail import OrderDetailScreen
 from console.state import ConsoleState
+from console.store import AuditEntry
 from console.widgets.callbacks_panel import CallbacksPanel
+from console.widgets.event_log import EventLog
 from console.widgets.incidents_panel import IncidentsPanel
 from console.widgets.orders_table import OrdersTable
+from console.widgets.panel_tabs import PanelTabs
+from console.widgets.pulse_bar import PulseBar
 from console.widgets.status_bar import StatusBar
 
-#: Actions that change something; hidden in read-only mode and without a runtime.
-WRITE_ACTIONS = frozenset({"start", "retry", "cancel", "new_order"})
-
 REFRESH_S = 0.25
+
+BulkRunner = Callable[[str, list[BulkItem], int, Callable[[Outcome], None]], Awaitable[list[Outcome]]]
 
 
 class MedcamApp(App[None]):
@@ -37,10 +47,6 @@ class MedcamApp(App[None]):
     SUB_TITLE = "order fulfillment · Medusa × Zeebe"
     CSS_PATH = "medcam.tcss"
     BINDINGS = [
-        Binding("s", "start", "Start", id="start"),
-        Binding("r", "retry", "Retry", id="retry"),
-        Binding("c", "cancel", "Cancel", id="cancel"),
-        Binding("n", "new_order", "New order", id="new-order"),
         Binding("question_mark", "help", "Help", id="help", key_display="?"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -55,6 +61,8 @@ class MedcamApp(App[None]):
         clock: Callable[[], datetime] | None = None,
         mode: str = "",
         detail_loader: DetailLoader | None = None,
+        audit: Callable[[], list[AuditEntry]] | None = None,
+        bulk_runner: BulkRunner | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -67,6 +75,14 @@ class MedcamApp(App[None]):
             runtime.rest if runtime is not None else None,
             runtime.store.timeline if runtime is not None else None,
         )
+        self._audit = audit or (runtime.store.audit_log if runtime is not None else list)
+        self._bulk_runner = bulk_runner
+        #: What the orders table shows, and the operator's marks.
+        self.order_query = OrderQuery()
+        self.marked: set[str] = set()
+        self.paused = False
+        self._touched: set[str] = set()  # rows whose marks changed since the last refresh
+        self._held: set[str] = set()  # orders that changed while live updates were paused
 
     # ------------------------------------------------------------------ lifecycle
     def get_default_screen(self) -> MainScreen:
@@ -81,19 +97,56 @@ class MedcamApp(App[None]):
             if self.demo_orders and not self.read_only:
                 self._run("demo-orders", lambda: self.runtime.top_up_demo_orders(self.demo_orders))
 
-    def refresh_panels(self) -> None:
-        """Pull what changed from the state and diff it into the widgets."""
+    def refresh_panels(self, force: bool = False) -> None:
+        """Pull what changed from the state and diff it into the widgets (a few times a second)."""
+        try:
+            self._refresh_panels(force)
+        except (ScreenStackError, NoMatches):
+            pass  # the app is closing: its screens and their widgets are going
+
+    def _refresh_panels(self, force: bool) -> None:
         screen = self.screen
-        if not isinstance(screen, MainScreen) or not screen.query(OrdersTable):
-            return  # not composed yet, or a dialog is on top: the next tick catches up
+        if not isinstance(screen, MainScreen) or not screen.ready:
+            return  # not mounted yet, or a dialog is on top: the next tick catches up
         now = self.clock()
         state = self.state
-        changed = state.take_dirty()
+        if self.paused and not force:
+            # The counts keep up while the table holds still.
+            self._held |= state.take_dirty()
+            screen.query_one(PulseBar).show(state, now, self._held, paused=True, marked=len(self.marked))
+            return
+        changed = state.take_dirty() | self._touched | self._held
+        self._held = set()
+        self._touched = set()
+        table = screen.query_one(OrdersTable)
         with self.batch_update():
-            screen.query_one(OrdersTable).sync(state, changed, now)
+            table.sync(state, changed, now, self.order_query, self.marked, force=force)
             screen.query_one(IncidentsPanel).sync(state, now)
             screen.query_one(CallbacksPanel).sync(state)
+            screen.query_one(EventLog).sync(state)
             screen.query_one(StatusBar).show(state, now, self.mode)
+            screen.query_one(PulseBar).show(state, now, None if force else changed, paused=self.paused,
+                                            marked=len(self.marked))
+            self._retitle(screen, table)
+
+    def _retitle(self, screen: Screen, table: OrdersTable) -> None:
+        query = self.order_query
+        shown = len(table.shown)
+        first = table.page * PAGE_SIZE
+        title = f"Orders {first + 1 if shown else 0}-{min(shown, first + PAGE_SIZE)} of {shown:,}"
+        if shown != len(self.state.orders):
+            title += f" (filtered from {len(self.state.orders):,})"
+        if query.text:
+            title += f" · filter “{query.text}”"
+        title += f" · sort {query.sort} {'↓' if query.descending else '↑'}"
+        label = screen.query_one("#orders-title")
+        if str(label.render()) != title:
+            label.update(title)  # type: ignore[attr-defined]
+        panels = screen.query_one(PanelTabs)
+        incidents = len(self.state.incidents)
+        panels.retitle(0, f"Incidents {incidents}" if incidents else "Incidents")
+        panels.retitle(1, "Callback attempts")
+        panels.retitle(2, "Events")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Background jobs and actions report failures here, never as a crash."""
@@ -107,69 +160,167 @@ class MedcamApp(App[None]):
             self.log.error(f"{worker.name} failed: {error!r}")
             self.notify(f"{type(error).__name__}: {error}", title=f"{worker.name} failed", severity="error")
 
-    # ------------------------------------------------------------------ actions
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action in WRITE_ACTIONS and self.read_only)
+    def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
+        """The command palette lists every key of the main screen, as the footer and help do."""
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, MainScreen):
+            for binding in MainScreen.BINDINGS:
+                assert isinstance(binding, Binding)
+                if screen.check_action(binding.action, ()) is False:
+                    continue
+                key = binding.key_display or binding.key
+                yield SystemCommand(f"{binding.description} ({key})", f"the {key} key",
+                                    lambda action=binding.action: self.run_action(action, screen))
 
-    def _selected(self, *, needs_backend: bool = True):
-        if needs_backend and self.runtime is None:
-            self._no_backend()
-            return None
-        if isinstance(self.screen, OrderDetailScreen):
-            order_id: str | None = self.screen.order_id
-        elif isinstance(self.screen, MainScreen):
-            order_id = self.screen.query_one(OrdersTable).selected_order_id
-        else:
-            return None
-        view = self.state.orders.get(order_id) if order_id else None
-        if view is None:
-            self.notify("Choose an order first (↑/↓).", severity="warning")
-        return view
+    # ------------------------------------------------------------------ view state
+    def set_filter(self, text: str) -> None:
+        if text != self.order_query.text:
+            self.order_query = self.order_query.with_text(text)
+            self.refresh_panels(force=not text)
 
-    def action_start(self) -> None:
-        view = self._selected()
-        if view is None or self.runtime is None:
+    def set_sort(self, column: str) -> None:
+        self.order_query = self.order_query.sorted_by(column)
+        self.refresh_panels()
+
+    def turn_page(self, step: int) -> None:
+        shown = self.screen.query_one(OrdersTable).page if isinstance(self.screen, MainScreen) else 0
+        self.order_query = replace(self.order_query, page=max(0, shown + step))
+        self.refresh_panels()
+
+    def toggle_mark(self, order_id: str | None) -> None:
+        if order_id is None:
             return
-        service = self.runtime.fulfillment
-        order = view.order
+        self.marked.symmetric_difference_update({order_id})
+        self._touched.add(order_id)
+        self.refresh_panels()
+
+    def mark_shown(self, order_ids: Iterable[str]) -> None:
+        """Mark every order the filter shows; if they all are marked already, unmark them."""
+        shown = set(order_ids)
+        if shown and shown <= self.marked:
+            self.marked -= shown
+        else:
+            self.marked |= shown
+        self._touched |= shown
+        self.notify(f"{len(self.marked)} marked", timeout=2)
+        self.refresh_panels()
+
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.refresh_panels(force=not self.paused)
+
+    def force_refresh(self) -> None:
+        runtime = self.runtime
+        if runtime is not None and runtime.feed is not None:
+            runtime.feed.poke()
+        if runtime is not None and runtime.incidents is not None:
+            self._run("refresh-incidents", runtime.incidents.poll_once)
+        self.refresh_panels(force=True)
+        self.notify("Refreshed", timeout=1)
+
+    # ------------------------------------------------------------------ actions
+    def selected(self) -> str | None:
+        screen = self.screen
+        if isinstance(screen, OrderDetailScreen):
+            order_id: str | None = screen.order_id
+        elif isinstance(screen, MainScreen):
+            order_id = screen.query_one(OrdersTable).selected_order_id
+        else:
+            order_id = None
+        if order_id is None or order_id not in self.state.orders:
+            self.notify("Choose an order first (↑/↓).", severity="warning")
+            return None
+        return order_id
+
+    def start_selected(self) -> None:
+        order_id = self.selected()
+        if order_id is None or not self._backend():
+            return
+        service = self.runtime.fulfillment  # type: ignore[union-attr]
+        order = self.state.orders[order_id].order
         self._run("start", lambda: service.start(order), f"Fulfillment started for {order.label}")
 
-    def action_retry(self) -> None:
-        view = self._selected()
-        if view is None or self.runtime is None:
+    def open_bulk(self, action: str, *, selected_only: bool = False) -> None:
+        """The dry-run dialog for the marked orders (or the selected one), then the run."""
+        if selected_only or not self.marked:
+            order_id = self.selected()
+            targets = [order_id] if order_id else []
+        else:
+            targets = [oid for oid in self.screen.query_one(OrdersTable).shown if oid in self.marked]
+            targets += sorted(self.marked - set(targets))
+        if not targets:
             return
-        service = self.runtime.fulfillment
-        order = view.order
-        self._run("retry", lambda: service.retry(order), f"Incident of {order.label} resolved; the job runs again")
+        state = self.state
 
-    def action_cancel(self) -> None:
-        view = self._selected(needs_backend=False)
-        if view is None:
-            return
-        order = view.order
+        def plan(retries: int) -> list[BulkItem]:
+            return plan_retry(state, targets, retries) if action == "retry" else plan_cancel(state, targets)
 
-        def decided(confirmed: bool | None) -> None:
-            if not confirmed:
-                return
-            if self.runtime is None:
-                self._no_backend()
-                return
-            service = self.runtime.fulfillment
-            self._run("cancel", lambda: service.cancel(order), f"Fulfillment of {order.label} cancelled")
+        async def run(items: list[BulkItem], retries: int, landed: Callable[[Outcome], None]) -> list[Outcome]:
+            return await self._run_bulk(action, items, retries, landed)
 
-        self.push_screen(
-            ConfirmDialog(f"Cancel fulfillment of order {order.label} ({order.customer})?", "Cancel it"),
-            decided,
-        )
+        self.push_screen(BulkDialog(action, plan, run, RETRY_JOB_RETRIES))
 
-    def action_new_order(self) -> None:
-        if self.runtime is None:
+    async def _run_bulk(self, action: str, items: list[BulkItem], retries: int,
+                        landed: Callable[[Outcome], None]) -> list[Outcome]:
+        if self._bulk_runner is not None:
+            return await self._bulk_runner(action, items, retries, landed)
+        if not self._backend():
+            return []
+        runtime = self.runtime
+        assert runtime is not None and runtime.fulfillment is not None
+        service = runtime.fulfillment
+        state = self.state
+
+        async def act(order_id: str) -> str:
+            order = state.orders[order_id].order
+            if action == "retry":
+                count = await service.retry(order, retries)
+                return "incident gone" if count == 1 else f"{count} incidents gone"
+            await service.cancel(order)
+            return "cancelled"
+
+        outcomes = await run_bulk(items, act, landed)
+        done = {o.order_id for o in outcomes if o.ok}
+        self.marked -= done
+        self._touched |= done
+        labels = " ".join(state.orders[i.order_id].order.label for i in items if i.runnable)
+        runtime.bus.publish(OperatorAction(at=self.clock(), action=f"bulk-{action}", order_id=None,
+                                           outcome=summary(outcomes), detail=f"orders: {labels}"[:2000]))
+        if runtime.feed is not None:
+            runtime.feed.poke()
+        return outcomes
+
+    def new_order(self) -> None:
+        if not self._backend():
             return
         runtime = self.runtime
+        assert runtime is not None
         self._run("new-order", lambda: runtime.create_demo_orders(1), "Demo order created")
 
-    def _no_backend(self) -> None:
-        self.notify("No backend: this screen shows pinned demo data.", severity="warning")
+    def toggle_shop_down(self) -> None:
+        if not self._backend():
+            return
+        switch = self.runtime.faults  # type: ignore[union-attr]
+        if switch is None:
+            self.notify("The shop-down switch exists on the embedded shop only.", severity="warning")
+            return
+
+        async def flip() -> None:
+            faults = await switch.toggle_shop_down()
+            self.notify("Shop is DOWN: every status callback gets 500" if faults.callbacks_down
+                        else "Shop is back up", severity="warning" if faults.callbacks_down else "information",
+                        timeout=4)
+
+        self._run("shop-down", flip)
+
+    def open_audit_log(self) -> None:
+        state = self.state
+
+        def label(order_id: str | None) -> str:
+            view = state.orders.get(order_id or "")
+            return view.order.label if view is not None else (order_id or "")[-10:]
+
+        self.push_screen(AuditLogScreen(self._audit, label))
 
     def open_order_detail(self, order_id: str) -> None:
         """The order detail screen for one order (``escape`` comes back)."""
@@ -178,6 +329,12 @@ class MedcamApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def _backend(self) -> bool:
+        if self.runtime is None or self.runtime.fulfillment is None:
+            self.notify("No backend: this screen shows pinned demo data.", severity="warning")
+            return False
+        return True
 
     def _run(self, name: str, action: Callable[[], Awaitable[Any]], success: str | None = None) -> None:
         async def job() -> None:

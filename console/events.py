@@ -39,6 +39,8 @@ __all__ = [
     "DriftDetected",
     "DriftRepaired",
     "EngineTruthSeen",
+    "ConsoleSetup",
+    "DemoFaults",
     "Event",
     "IncidentRaised",
     "IncidentResolved",
@@ -48,6 +50,7 @@ __all__ = [
     "JobFailed",
     "OperatorAction",
     "OrderSeen",
+    "OrderStuck",
     "PaymentDeclined",
     "SlackDropped",
     "SlackFailed",
@@ -139,3 +142,30 @@ class DriftRepaired(ConsoleEvent):
     order_id: str
     kind: str
     detail: str
+class ConsoleSetup(ConsoleEvent):
+    """How this console is connected: engine kind (embedded, SaaS, self-managed), Slack, workers."""
+
+    engine_kind: str
+    shop_embedded: bool
+    slack: bool
+    workers: int
+
+
+@dataclass(frozen=True, slots=True)
+class DemoFaults(ConsoleEvent):
+    """The demo faults in force on the embedded shop and workers (all off = none)."""
+
+    callbacks_down: bool = False
+    callback_fail_rate: float = 0.0
+    decline_rate: float = 0.0
+    stage_jitter: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStuck(ConsoleEvent):
+    """An order's current stage has run longer than the stuck threshold of that stage."""
+
+    order_id: str
+    stage: str
+    running_s: float
+    threshold_s: float

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Job retries given back when the operator retries an incident (the BPMN's own number).
 RETRY_JOB_RETRIES = 3
+#: Pauses between the checks that a resolved incident is gone (about 5 s in all).
+RESOLVE_CHECK_WAITS_S = (0.1, 0.2, 0.4, 0.8, 1.5, 2.0)
 
 
 #: How many of its own recent starts a console remembers, to repair a lost metadata write.
@@ -237,8 +239,11 @@ class FulfillmentService:
         while len(self._recent) > RECENT_STARTS:
             self._recent.popitem(last=False)
 
-    async def retry(self, order: OrderSummary) -> int:
-        """Give the failed job retries back, then resolve its incident (that order is required)."""
+    async def retry(self, order: OrderSummary, retries: int = RETRY_JOB_RETRIES) -> int:
+        """Give the failed job ``retries`` back, then resolve its incident (that order is
+        required), then check with the engine that the incident is gone."""
+        if retries < 1:
+            raise FulfillmentError(f"retries to give back must be at least 1, not {retries}")
         key = order.workflow_instance
         if key is None:
             raise FulfillmentError(f"order {order.label} has no workflow to retry")
@@ -251,7 +256,7 @@ class FulfillmentService:
         for incident in incidents:
             try:
                 if incident.job_key is not None:
-                    await self._zeebe.update_job_retries(incident.job_key, RETRY_JOB_RETRIES)
+                    await self._zeebe.update_job_retries(incident.job_key, retries)
                 await self._zeebe.resolve_incident(incident.key)
             except BackendError as exc:
                 self._audit("retry", order.id, "failed", str(exc))
@@ -259,8 +264,27 @@ class FulfillmentService:
             self._bus.publish(
                 IncidentResolved(at=self._now(), incident_key=incident.key, process_instance_key=key, order_id=order.id)
             )
-        self._audit("retry", order.id, "ok", f"{len(incidents)} incident(s) resolved")
+        try:
+            left = await self._still_open(key, {i.key for i in incidents})
+        except BackendError as exc:
+            self._audit("retry", order.id, "unchecked", f"resolved, but the check failed: {exc}")
+            raise FulfillmentError(f"order {order.label}: resolved, but the check failed: {exc}") from None
+        if left:
+            self._audit("retry", order.id, "failed", f"incident {min(left)} is still open after resolving")
+            raise FulfillmentError(f"order {order.label}: incident {min(left)} is still open after resolving")
+        self._audit("retry", order.id, "ok", f"{len(incidents)} incident(s) resolved with {retries} retries; gone")
         return len(incidents)
+
+    async def _still_open(self, instance_key: int, resolved: set[int]) -> set[int]:
+        """Which of the ``resolved`` incidents the engine still lists. Camunda's search is
+        eventually consistent, so a still-listed incident is asked about again for a while."""
+        left = resolved
+        for wait_s in RESOLVE_CHECK_WAITS_S:
+            left = {i.key for i in await self._rest.incidents_of(instance_key)} & resolved
+            if not left:
+                break
+            await asyncio.sleep(wait_s)
+        return left
 
     async def cancel(self, order: OrderSummary) -> None:
         """Cancel the order's process instance and mark the metadata cancelled."""

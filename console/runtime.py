@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -13,14 +14,16 @@ import grpc
 from bpmn import PROCESSES
 from console.backend_monitor import BackendMonitor, reason_of
 from console.bus import EventBus
+from console.claims import default_console_id
 from console.clients.camunda_rest import CamundaRest
 from console.clients.errors import BackendError
 from console.clients.medusa import MedusaAdmin
 from console.clients.oauth import ClientCredentialsAuth
 from console.clients.zeebe import DEFAULT_TOKEN_URL, ZeebeGateway, ZeebeTarget
+from console.demo_faults import FaultSwitch
 from console.demo_orders import DemoOrderMaker
 from console.embedded import EmbeddedError, EmbeddedServices, Endpoints, running_endpoints
-from console.events import BackendStatus, OrderSeen
+from console.events import BackendStatus, ConsoleSetup, DemoFaults, OrderSeen
 from console.fulfillment import AutoStarter, FulfillmentService
 from console.incident_poller import IncidentPoller
 from console.metrics import FulfillmentMetrics, MetricsEndpoint
@@ -30,12 +33,17 @@ from console.reconciler import Reconciler
 from console.settings import Settings
 from console.state import ConsoleState
 from console.store import LocalStore
+from console.stuck import StuckWatch
 from workers.order_gate import OrderGate
 from workers.runner import FulfillmentWorkers
+from workers.stages import STAGE_BY_TYPE, STAGES
 
 log = logging.getLogger(__name__)
 
 #: A named long-running coroutine the console runs in the background (not a Zeebe job).
+#: How often stuck orders are looked for.
+STUCK_SCAN_S = 1.0
+
 BackgroundJob = tuple[str, Callable[[], Awaitable[None]]]
 
 
@@ -77,9 +85,13 @@ class ConsoleRuntime:
         self.now = now or (lambda: datetime.now(UTC))
         self.bus = EventBus()
         self.state = ConsoleState()
-        self.store = LocalStore(settings.data_dir / "console.sqlite3")
+        self.store = LocalStore(settings.data_dir / "console.sqlite3", user=_os_user(),
+                                console_id=settings.console_id or default_console_id())
         self.bus.subscribe(self.state.apply)
         self.bus.subscribe(self.store.record)
+        self.stuck = StuckWatch(settings.stuck_min_s, settings.stuck_factor)
+        self.bus.subscribe(self.stuck.observe)
+        self.faults: FaultSwitch | None = None
         self.embedded: EmbeddedServices | None = None
         self.endpoints: Endpoints | None = None
         self.zeebe: ZeebeGateway | None = None
@@ -225,6 +237,20 @@ class ConsoleRuntime:
                 s.worker_settings(medusa_url), self.channel_factory, self.bus.publish, now=self.now,
                 callback_auth=self.medusa.auth, medusa_auth=self.medusa.auth, gate=self.gate,
             )
+        self.bus.publish(ConsoleSetup(
+            at=self.now(), engine_kind=_engine_kind(s), shop_embedded=s.embedded_shop,
+            slack=s.slack_webhook_url is not None, workers=len(STAGES) if self.with_workers else 0,
+        ))
+        # Only the embedded shop has the fault switch (a real Medusa has no such route).
+        if s.embedded_shop:
+            self.faults = FaultSwitch(self.medusa, self.bus, self.now, s.demo_stage_jitter)
+            try:
+                await self.faults.load()
+            except BackendError as exc:
+                log.warning("the embedded shop's demo faults are unknown: %s", exc)
+                self.bus.publish(self.faults.current)  # the workers' own (stage jitter) still show
+        elif s.demo_stage_jitter > 0:
+            self.bus.publish(DemoFaults(at=self.now(), stage_jitter=s.demo_stage_jitter))
         if s.metrics_port is not None:
             self._serve_metrics(s.metrics_port, s.metrics_host)
 
@@ -260,7 +286,7 @@ class ConsoleRuntime:
 
     def background_jobs(self) -> list[BackgroundJob]:
         """The long-running coroutines, named; the TUI runs them as Textual workers."""
-        jobs: list[BackgroundJob] = [("store", self._flush_store)]
+        jobs: list[BackgroundJob] = [("store", self._flush_store), ("stuck-watch", self._watch_stuck)]
         if self.monitor is not None:
             jobs.append(("backends", self.monitor.run))
         if self.embedded is not None:
@@ -377,6 +403,16 @@ class ConsoleRuntime:
         # of a second instead of a whole interpreter start-up (seconds on a loaded machine).
         await self.embedded.supervise(changed, standby=self.wait_for_backends)
 
+    async def _watch_stuck(self) -> None:
+        """Flag orders whose stage runs too long, each once, and announce them on Slack."""
+        while True:
+            await asyncio.sleep(STUCK_SCAN_S)
+            for event in self.stuck.scan(self.now(), lambda order_id: self.state.incident_for_order(order_id) is not None):
+                self.bus.publish(event)
+                stage = STAGE_BY_TYPE.get(event.stage)
+                if self.workers is not None and stage is not None:
+                    self.workers.slack.order_stuck(event.order_id, stage, event.running_s)
+
     async def _flush_store(self) -> None:
         while True:
             await asyncio.sleep(0.5)
@@ -389,6 +425,22 @@ class ConsoleRuntime:
         if self.monitor is not None and component in self.monitor.state:
             self.monitor.known(component, ok)
         self.bus.publish(BackendStatus(at=self.now(), component=component, ok=ok, detail=detail))
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (some containers)
+        return "unknown"
+
+
+def _engine_kind(settings: Settings) -> str:
+    """embedded, SaaS (Camunda's cloud) or self-managed, for the header."""
+    if settings.embedded_engine:
+        return "embedded"
+    if settings.camunda_cluster_id or "camunda.io" in (settings.zeebe_address or ""):
+        return "SaaS"
+    return "self-managed"
 
 
 def _rest_url_for(settings: Settings) -> str | None:

@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     metrics_host: str = Field("127.0.0.1", min_length=1, validation_alias=_env("MEDCAM_METRICS_HOST"))
     #: On SIGTERM, headless workers let running jobs finish this long, then hand the rest back.
     shutdown_grace_s: float = Field(30.0, ge=0, le=3600, validation_alias=_env("MEDCAM_SHUTDOWN_GRACE_S"))
+    #: An order is stuck when its stage runs longer than max(this, factor × the stage's p95).
+    stuck_min_s: float = Field(30.0, ge=0, le=86_400, validation_alias=_env("MEDCAM_STUCK_MIN_S"))
+    stuck_factor: float = Field(3.0, gt=0, le=1000, validation_alias=_env("MEDCAM_STUCK_FACTOR"))
+    #: Demo: a random ± share (0..1) added to each stage's simulated work.
+    demo_stage_jitter: float = Field(0.0, ge=0, le=1, validation_alias=_env("MEDCAM_DEMO_STAGE_JITTER"))
 
     #: Which process the console deploys and starts: the seed's ("poc") or "parallel".
     process: Literal["poc", "parallel"] = Field("poc", validation_alias=_env("MEDCAM_PROCESS"))
@@ -230,6 +235,7 @@ class Settings(BaseSettings):
             callback_secret=self.callback_secret.get_secret_value() if self.callback_secret else None,
             callback_mode=self.callback_mode,
             job_streaming=self.embedded_engine if self.job_streaming is None else self.job_streaming,
+            stage_jitter=self.demo_stage_jitter,
             slack_webhook_url=(
                 self.slack_webhook_url.get_secret_value() if self.slack_webhook_url else None
             ),

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from console.claims import claim_of
+from console.event_text import describe_event
 from console.events import (
     BackendStatus,
     CallbackAttempt,
+    ConsoleSetup,
+    DemoFaults,
     DriftDetected,
     DriftRepaired,
     EngineTruthSeen,
@@ -21,6 +24,7 @@ from console.events import (
     JobActivated,
     JobFailed,
     OrderSeen,
+    OrderStuck,
     PaymentDeclined,
     SlackDropped,
     SlackFailed,
@@ -31,6 +35,8 @@ from console.events import (
     WorkerStatus,
 )
 from console.orders import OrderSummary
+from console.throughput import Throughput
+from protocol.progress import COMPLETED as STATUS_COMPLETED
 from workers.stages import (
     STAGE_BY_TYPE,
     STAGES,
@@ -94,6 +100,8 @@ class OrderView:
     #: Where Medusa's metadata disagrees with the engine ("" when it agrees): the drift's
     #: kind(s), e.g. "behind", "backwards", "instance", "unfinished"; cleared when repaired.
     drift: str = ""
+    #: The label of the stage flagged stuck ("" when not stuck).
+    stuck: str = ""
 
     @property
     def workflow_status(self) -> str:
@@ -129,7 +137,7 @@ def _merge_stage(live: StageProgress, implied: StageProgress) -> StageProgress:
 class ConsoleState:
     """Applies events; returns which orders changed so widgets can diff-update."""
 
-    def __init__(self, max_callbacks: int = 200) -> None:
+    def __init__(self, max_callbacks: int = 200, max_log: int = 500) -> None:
         self.orders: dict[str, OrderView] = {}
         #: Open incidents by IncidentView.slot: one per failed job, or per incident without a job.
         self.incidents: dict[tuple[str, int], IncidentView] = {}
@@ -138,6 +146,13 @@ class ConsoleState:
         self.worker_state: str = "starting"
         #: Slack posts since start: sent, failed, dropped (queue full).
         self.slack: dict[str, int] = {"sent": 0, "failed": 0, "dropped": 0}
+        self.setup: ConsoleSetup | None = None
+        self.faults: DemoFaults | None = None
+        #: Orders that reached "completed" while watched (the header's orders/min).
+        self.throughput = Throughput()
+        #: The live event log: (at, text, style), newest last; ``log_seq`` counts every line.
+        self.log: deque[tuple[datetime, str, str]] = deque(maxlen=max_log)
+        self.log_seq = 0
         self._instance_to_order: dict[int, str] = {}
         self._dirty: set[str] = set()
         #: Bumped by every event that changed something: widgets that add up every order
@@ -155,9 +170,13 @@ class ConsoleState:
     def apply(self, event: Event) -> set[str]:
         """Fold one event in; returns the ids of orders whose row changed."""
         handler = _HANDLERS.get(type(event))
-        if handler is None:
-            return set()
-        changed = handler(self, event)
+        changed = handler(self, event) if handler else set()
+        line = describe_event(event, self._label)
+        if line is not None:
+            self.log.append((event.at, *line))
+            self.log_seq += 1
+        if handler is None and line is None:
+            return changed
         self.version += 1
         self._dirty |= changed
         for order_id in changed:
@@ -167,6 +186,10 @@ class ConsoleState:
             else:
                 self.running.discard(order_id)
         return changed
+
+    def _label(self, order_id: str | None) -> str:
+        view = self.orders.get(order_id or "")
+        return view.order.label if view is not None else (order_id or "?")
 
     def take_dirty(self) -> set[str]:
         """Ids of orders changed since the last call (for the screens' diff update)."""
@@ -182,7 +205,10 @@ class ConsoleState:
         else:
             previous = view.order.workflow_status
             view.order = e.order
+            if e.order.workflow_status == STATUS_COMPLETED and previous != STATUS_COMPLETED:
+                self.throughput.record(e.at)
             if e.order.workflow_status != previous:
+                view.stuck = ""  # it moved on
                 implied = stages_from_status(e.order.workflow_status)
                 # Keep live detail (running, failed) where Medusa has not caught up yet.
                 view.stages = [_merge_stage(old, new) for old, new in zip(view.stages, implied, strict=True)]
@@ -205,13 +231,16 @@ class ConsoleState:
         return changed | self._set_stage(e.order_id, e.stage, StageProgress(RUNNING, e.at, e.delay_s))
 
     def _stage_completed(self, e: StageCompleted) -> set[str]:
+        self._unstick(e.order_id)
         changed = self._clear_pending_incidents(e.process_instance_key)
         view = self.orders.get(e.order_id)
         stage = STAGE_BY_TYPE.get(e.stage)
         if view is not None and stage is not None:
-            # A finished stage means every stage before it finished too.
+            # In the seed's process a finished stage means every stage before it finished too
+            # (events this console missed). A stage still running is left alone: in the
+            # parallel process verify-payment may finish after reserve-inventory.
             for i in range(stage.number - 1):
-                if view.stages[i].state != DONE:
+                if view.stages[i].state == PENDING:
                     view.stages[i] = StageProgress(DONE, e.at)
         return changed | self._set_stage(e.order_id, e.stage, StageProgress(DONE, e.at))
 
@@ -264,10 +293,12 @@ class ConsoleState:
         return set()
 
     def _stage_abandoned(self, e: StageAbandoned) -> set[str]:
+        self._unstick(e.order_id)
         return self._set_stage(e.order_id, e.stage, StageProgress(CANCELLED, e.at))
 
     def _incident_raised(self, e: IncidentRaised) -> set[str]:
         self._link(e.order_id, e.process_instance_key)
+        self._unstick(e.order_id)
         view = IncidentView(e.order_id, e.process_instance_key, e.job_key, e.stage, e.error, e.at, e.incident_key)
         existing = self.incidents.get(view.slot)
         if existing is not None and existing.incident_key and not e.incident_key:
@@ -303,6 +334,7 @@ class ConsoleState:
         return {e.order_id}
 
     def _instance_cancelled(self, e: InstanceCancelled) -> set[str]:
+        self._unstick(e.order_id)
         view = self.orders.get(e.order_id)
         for slot, incident in list(self.incidents.items()):
             if incident.process_instance_key == e.process_instance_key:
@@ -322,6 +354,28 @@ class ConsoleState:
 
     def _worker_status(self, e: WorkerStatus) -> set[str]:
         self.worker_state = e.state if not e.detail else f"{e.state} ({e.detail})"
+        return set()
+
+    def _order_stuck(self, e: OrderStuck) -> set[str]:
+        view = self.orders.get(e.order_id)
+        stage = STAGE_BY_TYPE.get(e.stage)
+        if view is None:
+            return set()
+        view.stuck = stage.label if stage is not None else e.stage
+        return {e.order_id}
+
+    def _unstick(self, order_id: str) -> None:
+        view = self.orders.get(order_id)
+        if view is not None and view.stuck:
+            view.stuck = ""
+            self._dirty.add(order_id)
+
+    def _setup(self, e: ConsoleSetup) -> set[str]:
+        self.setup = e
+        return set()
+
+    def _faults(self, e: DemoFaults) -> set[str]:
+        self.faults = e
         return set()
 
     def _link(self, order_id: str, instance_key: int) -> None:
@@ -352,4 +406,7 @@ _HANDLERS = {
     EngineTruthSeen: ConsoleState._engine_truth,
     DriftDetected: ConsoleState._drift_detected,
     DriftRepaired: ConsoleState._drift_repaired,
+    OrderStuck: ConsoleState._order_stuck,
+    ConsoleSetup: ConsoleState._setup,
+    DemoFaults: ConsoleState._faults,
 }

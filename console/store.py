@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,25 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One thing an operator (or the console on its own) did: who, when, what, on which order, outcome."""
+
+    at: str
+    user: str
+    console: str
+    action: str
+    order_id: str | None
+    outcome: str
+    detail: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> AuditEntry:
+        return cls(str(row.get("at") or ""), str(row.get("user") or ""), str(row.get("console") or ""),
+                   str(row.get("action") or ""), row.get("order_id"), str(row.get("outcome") or ""),
+                   str(row.get("detail") or ""))
+
+
 Batch = tuple[tuple[str, list[dict[str, Any]]], ...]
 
 
@@ -36,8 +57,12 @@ class LocalStore:
     OrderSeen is not kept in the timeline (Medusa holds the orders); everything else is.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, user: str = "", console_id: str = "") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        #: Who acts through this console, stamped on every audit entry.
+        self.user = user
+        self.console_id = console_id
         # Written from a worker thread (the runtime's flush) and read from the event loop's:
         # every use of the connection holds ``_lock``, and close() waits for a write under way
         # (a flush task cancelled at quit leaves its thread writing; closing under it crashes).
@@ -84,7 +109,7 @@ class LocalStore:
         if isinstance(event, CallbackAttempt):
             self._attempts.append({"at": at, **{k: v for k, v in payload.items()}})
         elif isinstance(event, OperatorAction):
-            self._audit.append({"at": at, **payload})
+            self._audit.append({"at": at, "user": self.user, "console": self.console_id, **payload})
 
     def take(self) -> Batch:
         """Hand over what was buffered (call on the event loop, then ``write`` anywhere)."""
@@ -99,12 +124,21 @@ class LocalStore:
             with self._lock, self.db.conn:
                 for table, rows in batch:
                     if rows:
-                        self.db[table].insert_all(rows)
+                        # alter: audit logs written before "user"/"console" existed gain the columns
+                        self.db[table].insert_all(rows, alter=table == "audit")
         return written
 
     def flush(self) -> int:
         """Write what was buffered, now, on this thread."""
         return self.write(self.take())
+
+    def audit_log(self, limit: int = 1000) -> list[AuditEntry]:
+        """The operator's audit log, newest first (read on its own connection)."""
+        pending = [AuditEntry.from_row(row) for row in reversed(self._audit)]
+        with contextlib.closing(sqlite3.connect(self.path)) as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return (pending + [AuditEntry.from_row(dict(row)) for row in rows])[:limit]
 
     def timeline(self, order_id: str) -> list[dict[str, Any]]:
         with self._lock:

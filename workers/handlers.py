@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -62,9 +63,11 @@ class StageHandler:
         heartbeat: JobHeartbeat,
         now: Callable[[], datetime] | None = None,
         orders: OrderSource | None = None,
+        jitter: float = 0.0,
     ) -> None:
         self.stage = stage
         self._orders = orders
+        self.jitter = jitter
         self.delay_s = delay_s
         self._callback = callback
         self._slack = slack
@@ -75,6 +78,7 @@ class StageHandler:
     async def __call__(self, job: Job) -> dict[str, object]:
         stage = self.stage
         order_id = order_id_of(job)
+        delay_s = self.work_s()
         self._on_event(
             JobActivated(
                 at=self._now(),
@@ -83,7 +87,7 @@ class StageHandler:
                 job_key=job.key,
                 process_instance_key=job.process_instance_key,
                 retries=job.retries,
-                delay_s=self.delay_s,
+                delay_s=delay_s,
             )
         )
         if stage.task_type == VERIFY_PAYMENT:
@@ -95,7 +99,7 @@ class StageHandler:
             reading = asyncio.ensure_future(self._orders(order_id))
             reading.add_done_callback(_observe)
         try:
-            await self._work(job, order_id)
+            await self._work(job, order_id, delay_s)
             if reading is not None:
                 await self._check_payment(reading, order_id)
         finally:
@@ -127,18 +131,24 @@ class StageHandler:
         if payment_declined(order):
             raise PaymentDeclinedError(order_id, str(order.get("payment_status")))
 
-    async def _work(self, job: Job, order_id: str) -> None:
+    def work_s(self) -> float:
+        """This run's simulated work: the stage's delay, ± a random share of it when jitter is on."""
+        if self.jitter <= 0 or self.delay_s <= 0:
+            return self.delay_s
+        return max(0.0, self.delay_s * (1.0 + random.uniform(-self.jitter, self.jitter)))
+
+    async def _work(self, job: Job, order_id: str, delay_s: float) -> None:
         """The stage's simulated work; raises StageAbandonedError if the job went away."""
-        if self.delay_s > 0:
+        if delay_s > 0:
             # The simulated work of the seed's stage. A cancelled instance must not get a late
             # status callback that overwrites "cancelled" in Medusa, so the job is checked to
             # still be ours at the end of the work; the check overlaps the work's last moments
             # instead of adding a round trip before every callback.
             loop = asyncio.get_running_loop()
             began = loop.time()
-            await asyncio.sleep(max(0.0, self.delay_s - HEARTBEAT_LEAD_S))
+            await asyncio.sleep(max(0.0, delay_s - HEARTBEAT_LEAD_S))
             alive = await self._heartbeat(job)
-            left = self.delay_s - (loop.time() - began)
+            left = delay_s - (loop.time() - began)
             if left > 0:
                 await asyncio.sleep(left)
             if not alive:

@@ -307,6 +307,7 @@ class FulfillmentWorkers:
                 self._heartbeat,
                 now=self._now,
                 orders=self.orders.get,
+                jitter=s.stage_jitter,
             )
 
             worker.task(

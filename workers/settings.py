@@ -54,6 +54,8 @@ class WorkerSettings:
     #: A gateway without it answers UNIMPLEMENTED, which stops a pyzeebe worker, so it is
     #: only on where the gateway is known to have it.
     job_streaming: bool = False
+    #: Demo only: a random ± share (0..1) of each stage's simulated work (MEDCAM_DEMO_STAGE_JITTER).
+    stage_jitter: float = 0.0
 
     @property
     def task_types(self) -> tuple[str, ...]:

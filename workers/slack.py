@@ -117,6 +117,11 @@ class SlackNotifier:
         text, blocks = slack_blocks.workflow_error(stage, order_id, self._admin_url, error)
         self._enqueue(_Post(order_id, blocks[0]["text"]["text"], _ready(text, blocks)))
 
+    def order_stuck(self, order_id: str, stage: Stage, running_s: float) -> None:
+        """Announce that ``order_id`` has been in ``stage`` for ``running_s`` seconds."""
+        self.notice(order_id, f"⏳ Order Stuck - {stage.label} ({stage.progress})",
+                    f"{stage.label} has been running for {running_s:.0f}s")
+
     def notice(self, order_id: str, title: str, detail: str) -> None:
         """Any other message about an order: a header, the order and one line of detail."""
         text, blocks = slack_blocks.notice(title, order_id, self._admin_url, detail)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from rich.table import Table
@@ -19,6 +20,9 @@ from textual.widgets import Footer, Header, Label, Static
 from console.order_detail import DetailLoader, OrderDetail, TrailEntry
 from console.state import ConsoleState
 from console.widgets.process_diagram import ProcessDiagram
+
+if TYPE_CHECKING:
+    from console.app import MedcamApp
 
 #: How often a live detail screen reloads from the engine and the store.
 RELOAD_S = 1.0
@@ -89,7 +93,14 @@ def trail_table(entries: tuple[TrailEntry, ...], empty: str) -> RenderableType:
 class OrderDetailScreen(Screen[None]):
     """One order, everything known about it; ``escape`` goes back to the orders."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="detail-back")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="detail-back"),
+        Binding("s", "start", "Start", id="detail-start"),
+        Binding("r", "retry", "Retry", id="detail-retry"),
+        Binding("c", "cancel", "Cancel", id="detail-cancel"),
+    ]
+
+    app: MedcamApp
 
     def __init__(self, order_id: str, state: ConsoleState, loader: DetailLoader,
                  clock: Callable[[], datetime], *, live: bool = True) -> None:
@@ -173,3 +184,16 @@ class OrderDetailScreen(Screen[None]):
             problems = self.query_one("#detail-problems", Static)
             problems.update(Text("\n".join(detail.problems), style="yellow"))
             problems.display = bool(detail.problems)
+
+    # The write keys act on this order, as on the main screen (same dialogs); hidden when read-only.
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in ("start", "retry", "cancel") and self.app.read_only)
+
+    def action_start(self) -> None:
+        self.app.start_selected()
+
+    def action_retry(self) -> None:
+        self.app.open_bulk("retry", selected_only=True)
+
+    def action_cancel(self) -> None:
+        self.app.open_bulk("cancel", selected_only=True)

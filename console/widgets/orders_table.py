@@ -1,4 +1,4 @@
-"""The orders table: one row per order with per-stage progress bars, updated by diff."""
+"""The orders table: filtered, sorted and paged rows with stage bars and marks, updated by diff."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import DataTable
 
+from console.order_query import FIXED_SORTS, Facts, OrderQuery, TextCache, drift_of, page_of, select
 from console.state import ConsoleState, OrderView
 from console.widgets.stage_bar import stage_bar
+from protocol.timestamps import parse_timestamp
 from workers.stages import STAGES
 
 STATUS_STYLE = {
@@ -20,11 +22,28 @@ STATUS_STYLE = {
     "-": "dim",
 }
 
+#: Columns in the order they give way when the terminal is narrow: at 80 columns the order with
+#: its marks, the three stages, the workflow status and Medusa's status are in view.
+COLUMNS = ("Order", *(s.label for s in STAGES), "Workflow", "Medusa", "Age", "Customer", "Email",
+           "Total", "Note")
+#: Width of each column; the stage bars take BAR_NARROW or BAR_WIDE.
+WIDTHS = {"Order": 9, "Workflow": 18, "Medusa": 9, "Age": 4, "Customer": 16, "Email": 26,
+          "Total": 14, "Note": 48}
+BAR_NARROW, BAR_WIDE, WIDE_FROM = 9, 12, 140
+#: Every visible row is redrawn this often (ages); rows with a running stage at every sync.
+AGE_EVERY_S = 1.0
 
-def _newest_first(label: object) -> tuple[int, str]:
-    """Sort key of the Order column: display ids numerically (labels look like ``#42``)."""
-    text = str(label).lstrip("#")
-    return (int(text), "") if text.isdigit() else (-1, text)
+
+def age(created_at: str, now: datetime) -> str:
+    """``42s``, ``5m``, ``3h``, ``2d`` since the order was created."""
+    when = parse_timestamp(created_at)
+    if when is None:
+        return "?"
+    seconds = max(0, int((now - when).total_seconds()))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _money(view: OrderView) -> str:
@@ -32,53 +51,155 @@ def _money(view: OrderView) -> str:
     return "—" if total is None else f"{total:,.2f} {view.order.currency}"
 
 
-class OrdersTable(DataTable):
-    """Orders, newest first. ``sync`` touches only the cells that changed."""
+def marks(view: OrderView, facts: Facts) -> Text:
+    """``*`` marked, ``I`` incident (or ``S`` stuck), ``D`` drift, then the order's label."""
+    text = Text()
+    text.append("*" if view.order.id in facts.marked else " ", style="bold magenta")
+    if view.order.id in facts.incidents:
+        text.append("I", style="bold red")
+    elif view.stuck:
+        text.append("S", style="bold yellow")
+    else:
+        text.append(" ")
+    text.append("D" if drift_of(view) else " ", style="bold cyan")
+    text.append(view.order.label, style="bold")
+    return text
 
-    COLUMNS = ("Order", "Customer", "Total", "Status", "Workflow", *(s.label for s in STAGES), "Note")
-    WIDTHS = (7, 14, 14, 9, 18, 9, 9, 9, None)
+
+def note(view: OrderView, facts: Facts) -> Text:
+    error = facts.incidents.get(view.order.id)
+    if error is not None:
+        text = " ".join(error.split())
+        cause = text.rsplit("failed: ", 1)[-1]  # our errors name the cause last
+        return Text(f"incident: {cause}"[:80], style="red")
+    if view.stuck:
+        return Text(f"stuck in {view.stuck}", style="yellow")
+    if drift_of(view):
+        return Text(f"drift: {drift_of(view)}", style="cyan")
+    return Text(view.note[:80], style="red" if view.note else "")
+
+
+class OrdersTable(DataTable):
+    """One page of the filtered, sorted orders. ``sync`` touches only what changed."""
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for name, width in zip(self.COLUMNS, self.WIDTHS, strict=True):
-            self.add_column(name, key=name, width=width)
-        self._cells: dict[str, tuple[object, ...]] = {}
+        self._bar = 0
+        self._add_columns()
+        self.shown: list[str] = []  # every order the filter shows, sorted (all pages)
+        self.page = 0
+        self._key: tuple[object, ...] | None = None
+        self._known = 0  # orders in the state at the last selection
+        self._texts = TextCache()
+        self._aged: datetime | None = None
 
-    def cells(self, view: OrderView, now: datetime, incident: bool) -> tuple[object, ...]:
+    def _add_columns(self) -> None:
+        self._bar = BAR_WIDE if self.app.size.width >= WIDE_FROM else BAR_NARROW
+        for name in COLUMNS:
+            self.add_column(name, key=name, width=WIDTHS.get(name, self._bar))
+        self._cells: dict[str, tuple[object, ...]] = {}
+        self._order: list[str] = []
+
+    def fit(self) -> bool:
+        """Narrow or widen the stage bars for the terminal's width; True when the table was rebuilt."""
+        wanted = BAR_WIDE if self.app.size.width >= WIDE_FROM else BAR_NARROW
+        if wanted == self._bar:
+            return False
+        self.clear(columns=True)
+        self._add_columns()
+        self._key = None
+        return True
+
+    def cells(self, view: OrderView, now: datetime, facts: Facts) -> tuple[object, ...]:
         workflow = view.workflow_status
+        incident = view.order.id in facts.incidents
         style = "bold red" if incident else STATUS_STYLE.get(workflow, "")
-        note = "incident" if incident else view.note
         return (
-            Text(view.order.label, style="bold"),
-            view.order.customer[:14],
-            Text(_money(view), justify="right"),
-            view.order.status,
+            marks(view, facts),
+            *(stage_bar(stage, now, self._bar) for stage in view.stages),
             Text(workflow, style=style),
-            *(stage_bar(stage, now) for stage in view.stages),
-            Text(note[:60], style="red" if (incident or view.note) else ""),
+            view.order.status,
+            age(view.order.created_at, now),
+            view.order.customer[:16],
+            view.order.email[:26],
+            Text(_money(view), justify="right"),
+            note(view, facts),
         )
 
-    def sync(self, state: ConsoleState, changed: set[str], now: datetime) -> None:
-        """Add new orders, update changed cells, keep running bars moving."""
-        moving = state.running
-        added = False
-        for order_id in sorted(changed | moving):
+    def sync(self, state: ConsoleState, changed: set[str], now: datetime, query: OrderQuery,
+             marked: set[str], *, force: bool = False) -> None:
+        """Reselect when orders, filter, sort or marks changed; then diff the page into the rows."""
+        facts = Facts.of(state, marked)
+        key = (query, len(marked))
+        if force or key != self._key or self._reselect(state, changed, query):
+            self.shown = select(state, query, marked, self._texts)
+            self._key = key
+            self._known = len(state.orders)
+        page_ids, self.page = page_of(self.shown, query.page)
+        if page_ids != self._order:
+            self._restructure(state, page_ids, now, facts)
+        dirty = set(self._cells) if force else changed & set(self._cells)
+        every = self._aged is None or (now - self._aged).total_seconds() >= AGE_EVERY_S
+        if every:
+            self._aged = now
+        dirty |= self._visible(state, every)
+        for order_id in dirty:
             view = state.orders.get(order_id)
-            if view is None:
-                continue
-            new = self.cells(view, now, state.incident_for_order(order_id) is not None)
-            old = self._cells.get(order_id)
-            if old is None:
-                self.add_row(*new, key=order_id)
-                added = True
-            else:
-                for column, (before, after) in zip(self.COLUMNS, zip(old, new, strict=True), strict=True):
-                    if str(before) != str(after) or getattr(before, "style", None) != getattr(after, "style", None):
-                        self.update_cell(order_id, column, after)
-            self._cells[order_id] = new
-        if added:
-            self.sort("Order", key=_newest_first, reverse=True)
+            if view is not None:
+                self._update(order_id, self.cells(view, now, facts))
+
+    def _reselect(self, state: ConsoleState, changed: set[str], query: OrderQuery) -> bool:
+        """Whether the selection can have changed: new orders, or changed ones under a filter
+        or a sort on something that changes (an unfiltered table by order number stays put)."""
+        if len(state.orders) != self._known:
+            return True
+        return bool(changed) and (bool(query.words) or query.sort not in FIXED_SORTS)
+
+    def _restructure(self, state: ConsoleState, page_ids: list[str], now: datetime, facts: Facts) -> None:
+        selected = self.selected_order_id
+        wanted = set(page_ids)
+        leaving = [k for k in self._order if k not in wanted]
+        if len(leaving) > len(self._order) // 2:
+            # Most rows go (a new filter, another page): one clear beats removing them one by one.
+            self.clear()
+            self._cells.clear()
+            self._order = []
+            leaving = []
+        for order_id in leaving:
+            self.remove_row(order_id)
+            del self._cells[order_id]
+        for order_id in page_ids:
+            if order_id not in self._cells:
+                cells = self.cells(state.orders[order_id], now, facts)
+                self.add_row(*cells, key=order_id)
+                self._cells[order_id] = cells
+        if [k for k in self._order if k in wanted] + [k for k in page_ids if k not in self._order] != page_ids:
+            rank = {str(self._cells[k][0]): n for n, k in enumerate(page_ids)}
+            self.sort("Order", key=lambda label: rank.get(str(label), len(rank)))
+        self._order = page_ids
+        if selected in wanted:
+            self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=False)
+
+    def _visible(self, state: ConsoleState, every: bool) -> set[str]:
+        """Rows on screen whose bars move (or, with ``every``, all of them: ages move too).
+        Rows off screen catch up when they change or scroll into view at the next ``every``."""
+        first = int(self.scroll_y)
+        rows = self.ordered_rows[first:first + self.size.height + 1]
+        keys = [row.key.value for row in rows if row.key.value is not None]
+        if every:
+            return {k for k in keys if k in state.orders}
+        return {k for k in keys if k in state.running}  # kept by the state as events arrive
+
+    def _update(self, order_id: str, new: tuple[object, ...]) -> None:
+        old = self._cells.get(order_id)
+        if old is None:
+            return
+        for column, before, after in zip(COLUMNS, old, new, strict=True):
+            if str(before) != str(after) or getattr(before, "style", None) != getattr(after, "style", None) or (
+                    isinstance(before, Text) and before.spans != after.spans):
+                self.update_cell(order_id, column, after)
+        self._cells[order_id] = new
 
     @property
     def selected_order_id(self) -> str | None:

@@ -1,4 +1,4 @@
-"""The status line: the live state of Zeebe, REST, Medusa and Slack, the workers, the order counts."""
+"""The header's first line: the live state of Zeebe, REST, Medusa and Slack, and the workers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
+from console.events import ConsoleSetup
 from console.state import ConsoleState
 
 WORKER_DOT = {"running": "green", "stopped": "dim", "reconnecting": "bold red"}
@@ -20,17 +21,31 @@ def _short_url(text: str) -> str:
             return text[len(prefix):].split("/", 1)[0]
     return text
 
+
+def _kind(setup: ConsoleSetup | None, component: str) -> str:
+    """``embedded`` / ``SaaS`` / ``self-managed`` for the engine, ``embedded`` for the shop."""
+    if setup is None:
+        return ""
+    if component == "zeebe":
+        return setup.engine_kind
+    if component == "medusa" and setup.shop_embedded:
+        return "embedded"
+    return ""
+
+
 class StatusBar(Static):
     """One line; re-rendered only when its text changed (an update costs a layout pass)."""
 
     _shown: str = ""
-    _done: tuple[int, int] = (-1, 0)  # (state version, orders completed then)
 
     def show(self, state: ConsoleState, now: datetime, mode: str) -> None:
         text = Text()
+        setup = state.setup
         for component, label in COMPONENTS:
             status = state.backends.get(component)
             if status is None:
+                if component == "slack" and setup is not None and not setup.slack:
+                    text.append("○ Slack off ", style="dim")
                 continue
             dot_style = "green" if status.ok else "bold red"
             text.append("● ", style=dot_style)
@@ -40,18 +55,14 @@ class StatusBar(Static):
             if not status.ok:
                 detail = "down"
             else:
-                detail = "" if component in ("zeebe-rest", "slack") else _short_url(status.detail)
+                detail = "" if component in ("zeebe-rest", "slack") else (
+                    _kind(setup, component) or _short_url(status.detail))
             text.append(f"{label} {detail[:48]}".rstrip() + " ")
         worker = state.worker_state.split(" (")[0]
         text.append("● ", style=WORKER_DOT.get(worker, "yellow"))
-        text.append("workers  " if worker == "running" else f"workers {worker}  ")
-
-        if self._done[0] != state.version:  # count again only after something changed
-            self._done = (state.version, sum(1 for v in state.orders.values() if v.order.workflow_status == "completed"))
-        done = self._done[1]
-        text.append(f"{len(state.orders)} orders · {done} done · ")
-        incidents = len(state.incidents)
-        text.append(f"{incidents} incident{'s' if incidents != 1 else ''}", style="bold red" if incidents else "")
+        count = f"{setup.workers} " if setup is not None else ""
+        text.append(f"{count}workers  " if worker == "running" else f"{count}workers {worker}  ")
+        text.append(f"{len(state.orders)} orders", style="bold")
         text.append(f"  {mode + '  ' if mode else ''}{now:%H:%M:%S}", style="dim")
         if text.plain != self._shown:
             self._shown = text.plain

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from console.app import MedcamApp
+from console.screens.bulk import BulkDialog
 from console.screens.main import MainScreen
 from console.screens.order_detail import OrderDetailScreen
 from console.screenshots import demo_app
@@ -66,14 +67,21 @@ async def test_the_detail_marks_the_incident_the_path_and_the_drift() -> None:
 
 
 async def test_write_keys_on_the_detail_act_on_its_order() -> None:
-    """Without a backend the pinned app says so instead of acting on another order."""
+    """`r` and `c` on the detail open the dry run for this order, not the table's selected row."""
     app = demo_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
+        await select(pilot, OTHER_ORDER)
         await _open(pilot, INCIDENT_ORDER)
-        await pilot.press("r")
-        await pilot.pause()
-        assert any("No backend" in str(n.message) for n in app._notifications)  # noqa: SLF001
+        for key, action in (("r", "retry"), ("c", "cancel")):
+            await pilot.press(key)
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, BulkDialog) and dialog.action == action
+            assert [item.order_id for item in dialog.items] == [INCIDENT_ORDER]
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, OrderDetailScreen)
 
 
 async def test_an_empty_table_opens_nothing() -> None:

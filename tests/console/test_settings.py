@@ -147,3 +147,26 @@ def test_bad_process_or_concurrency_is_one_line(monkeypatch, name, value, said):
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert said in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_stuck_and_jitter_settings(monkeypatch):
+    monkeypatch.setenv("MEDCAM_STUCK_MIN_S", "12")
+    monkeypatch.setenv("MEDCAM_STUCK_FACTOR", "2.5")
+    monkeypatch.setenv("MEDCAM_DEMO_STAGE_JITTER", "0.3")
+    settings = load_settings()
+    assert (settings.stuck_min_s, settings.stuck_factor, settings.demo_stage_jitter) == (12, 2.5, 0.3)
+    assert settings.worker_settings("http://shop").stage_jitter == 0.3
+    monkeypatch.setenv("MEDCAM_DEMO_STAGE_JITTER", "1.5")
+    with pytest.raises(SettingsError, match="MEDCAM_DEMO_STAGE_JITTER='1.5'"):
+        load_settings()
+
+
+def test_stage_jitter_varies_the_work_within_its_share():
+    from workers.handlers import StageHandler
+    from workers.stages import STAGES
+
+    steady = StageHandler(STAGES[0], 2.0, None, None, print, None)  # type: ignore[arg-type]
+    assert {steady.work_s() for _ in range(20)} == {2.0}
+    jittery = StageHandler(STAGES[0], 2.0, None, None, print, None, jitter=0.5)  # type: ignore[arg-type]
+    runs = [jittery.work_s() for _ in range(200)]
+    assert all(1.0 <= r <= 3.0 for r in runs) and len(set(runs)) > 100

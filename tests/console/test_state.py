@@ -19,13 +19,13 @@ from console.state import CANCELLED, DONE, PENDING, RUNNING, ConsoleState, Stage
 T0 = datetime(2026, 1, 5, 5, 15, tzinfo=UTC)
 
 
-def order(status: str | None = None, instance: int | None = None) -> OrderSummary:
+def order(status: str | None = None, instance: int | None = None, order_id: str = "o1") -> OrderSummary:
     metadata = {}
     if status:
         metadata["workflow_status"] = status
     if instance:
         metadata["workflow_instance"] = str(instance)
-    return OrderSummary(id="o1", display_id=7, status="pending", email="a@b", customer="A B", total=10.0,
+    return OrderSummary(id=order_id, display_id=7, status="pending", email="a@b", customer="A B", total=10.0,
                         currency="EUR", item_count=1, created_at="", updated_at=str(status), metadata=metadata)
 
 
@@ -188,3 +188,54 @@ def test_a_status_set_back_in_medusa_does_not_undo_finished_stages():
     assert view.drift == "backwards"
     state.apply(DriftRepaired(at=T0, order_id="o1", kind="backwards", detail="metadata behind"))
     assert view.drift == ""
+
+
+def test_throughput_counts_orders_reaching_completed_while_watched():
+    from console.throughput import sparkline
+
+    state = ConsoleState()
+    state.apply(OrderSeen(at=T0, order=order("completed", 1)))  # already done when first seen: not counted
+    assert state.throughput.total == 0
+    state.apply(OrderSeen(at=T0, order=order("inventory_reserved", 1)))
+    state.apply(OrderSeen(at=T0 + timedelta(seconds=5), order=order("completed", 1)))
+    state.apply(OrderSeen(at=T0 + timedelta(seconds=6), order=order("completed", 1)))  # a repeat: once
+    assert state.throughput.total == 1
+    assert state.throughput.per_minute(T0 + timedelta(seconds=30)) == 1
+    assert state.throughput.per_minute(T0 + timedelta(seconds=70)) == 0
+    series = state.throughput.series(T0 + timedelta(seconds=30))
+    assert sum(series) == 1 and len(series) == 20
+    assert sparkline([0, 1, 2, 4]) == "▁▂▄█" and sparkline([0, 0]) == "▁▁"
+
+
+def test_the_event_log_keeps_readable_lines():
+    from console.event_text import describe_faults
+    from console.events import DemoFaults
+
+    state = ConsoleState(max_log=2)
+    state.apply(OrderSeen(at=T0, order=order("started", 99)))
+    state.apply(IncidentRaised(at=T0, order_id="o1", stage="verify-payment", job_key=5,
+                               process_instance_key=99, error="status callback failed: HTTP 500"))
+    state.apply(DemoFaults(at=T0, callbacks_down=True, callback_fail_rate=0.2))
+    assert [line for _, line, _ in state.log] == [
+        "#7 incident at Payment: status callback failed: HTTP 500",
+        "demo faults: shop down · 20% callbacks fail",
+    ]
+    assert state.log_seq == 2
+    assert describe_faults(DemoFaults(at=T0)) == ""
+    assert describe_faults(DemoFaults(at=T0, stage_jitter=0.3)) == "jitter ±30%"
+
+
+def test_a_later_stage_finishing_first_leaves_a_running_stage_running():
+    """The parallel process runs verify-payment beside reserve-inventory: finishing the
+    reservation first must not mark the payment done; a stage never seen is filled in."""
+    state = ConsoleState()
+    state.apply(OrderSeen(at=T0, order=order("started", 99)))
+    state.apply(JobActivated(at=T0, order_id="o1", stage="verify-payment", job_key=1,
+                             process_instance_key=99, retries=3, delay_s=2.0))
+    state.apply(StageCompleted(at=T0, order_id="o1", stage="reserve-inventory", job_key=2,
+                               process_instance_key=99))
+    assert [s.state for s in state.orders["o1"].stages][:2] == [RUNNING, DONE]
+    state.apply(OrderSeen(at=T0, order=order("started", 98, order_id="o2")))
+    state.apply(StageCompleted(at=T0, order_id="o2", stage="reserve-inventory", job_key=3,
+                               process_instance_key=98))
+    assert [s.state for s in state.orders["o2"].stages][:2] == [DONE, DONE]

@@ -1,0 +1,267 @@
+"""Pilot tests of every main-screen key on the pinned demo data (no backend behind it)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual.binding import Binding
+
+from console.app import MedcamApp
+from console.events import JobActivated
+from console.screens.help import HELP
+from console.screens.main import MainScreen
+from console.screenshots import FROZEN_NOW, SMALL, demo_app, demo_state
+from console.widgets.orders_table import OrdersTable
+from console.widgets.panel_tabs import PanelTabs
+
+SIZE = (120, 36)
+
+
+def _table(app: MedcamApp) -> OrdersTable:
+    return app.screen.query_one(OrdersTable)
+
+
+def _labels(app: MedcamApp) -> list[int]:
+    return [app.state.orders[i].order.display_id for i in _table(app).shown]
+
+
+def _title(app: MedcamApp) -> str:
+    return str(app.screen.query_one("#orders-title").render())
+
+
+async def test_filter_narrows_keeps_and_clears():
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert len(_labels(app)) == 10
+        await pilot.press("slash", *"incident")
+        await pilot.pause()
+        assert sorted(_labels(app)) == [1005, 1009]
+        assert _table(app).row_count == 2, "only the shown rows are handed to the table"
+        assert "filter “incident”" in _title(app)
+        await pilot.press("enter")
+        assert app.focused is _table(app), "enter keeps the filter and goes back to the table"
+        assert app.order_query.text == "incident"
+        await pilot.press("slash", "escape")
+        await pilot.pause()
+        assert app.order_query.text == "" and len(_labels(app)) == 10
+
+
+async def test_typing_in_the_filter_does_not_trigger_keys():
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"stuck cancel", "enter")
+        await pilot.pause()
+        assert type(app.screen) is MainScreen, "c and n went into the filter, not to cancel/new order"
+        assert app.order_query.text == "stuck cancel"
+
+
+async def test_sort_cycles_columns_and_reverses():
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert _labels(app)[0] == 1010
+        await pilot.press("O")
+        await pilot.pause()
+        assert _labels(app)[0] == 1001 and "sort Order ↑" in _title(app)
+        await pilot.press("o")  # next column: Progress, most done first
+        await pilot.pause()
+        assert app.order_query.sort == "Progress"
+        first = app.state.orders[_table(app).shown[0]]
+        assert all(s.state == "done" for s in first.stages)
+        assert [row.key.value for row in _table(app).ordered_rows] == _table(app).shown, "drawn in that order"
+        assert _table(app).selected_order_id == "order_01JGDEMO0009", "the cursor stays on its order"
+
+
+async def test_space_marks_and_star_marks_every_shown_order():
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        first = _table(app).selected_order_id
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.marked == {first}
+        assert str(_table(app).get_cell(first, "Order")).startswith("*")
+        await pilot.press("slash", *"incident", "enter", "asterisk")
+        await pilot.pause()
+        assert app.marked == {first, "order_01JGDEMO0004", "order_01JGDEMO0008"}
+        await pilot.press("asterisk")  # all shown are marked: unmark them
+        await pilot.pause()
+        assert app.marked == {first}
+
+
+async def test_bulk_retry_dry_run_then_back_out_or_run():
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"#100", "enter", "asterisk", "R")
+        await pilot.pause()
+        dialog = app.screen
+        assert type(dialog).__name__ == "BulkDialog"
+        assert "Retry 2 orders (7 of 9 skipped)" in str(dialog.query_one("#bulk-title").render())
+        plans = {item.label: item.plan for item in dialog.items}
+        assert plans["#1005"] == "Inventory: give 3 retries, resolve"
+        assert plans["#1001"] == "skip: no open incident"
+        await pilot.press("plus", "plus", "minus")
+        assert dialog.retries == 4
+        assert {item.plan for item in dialog.items if item.runnable} == {"Inventory: give 4 retries, resolve"}
+        await pilot.press("n")
+        await pilot.pause()
+        assert type(app.screen) is MainScreen and dialog.outcomes is None
+        await pilot.press("R", "y")
+        await pilot.pause()
+        dialog = app.screen
+        assert [o.ok for o in dialog.outcomes] == [True, True]
+        assert "Done: 2 ok" in str(dialog.query_one("#bulk-hint").render())
+
+
+async def test_retry_and_cancel_act_on_the_selected_order_when_nothing_is_marked():
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("down")  # #1009, which has an incident
+        await pilot.press("r")
+        await pilot.pause()
+        assert [item.label for item in app.screen.items] == ["#1009"]
+        await pilot.press("escape", "c")
+        await pilot.pause()
+        assert [item.label for item in app.screen.items] == ["#1009"]
+        assert app.screen.items[0].runnable and app.screen.action == "cancel"
+
+
+async def test_pause_holds_the_table_until_resumed():
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("p")
+        app.state.apply(JobActivated(at=FROZEN_NOW - timedelta(seconds=1), order_id="order_01JGDEMO0005",
+                                     stage="verify-payment", job_key=1, process_instance_key=2, retries=3, delay_s=2))
+        app.refresh_panels()
+        await pilot.pause()
+        assert "·" in str(_table(app).get_cell("order_01JGDEMO0005", "Payment")), "paused: not drawn yet"
+        assert "PAUSED" in str(app.screen.query_one("#pulse-bar").render())
+        await pilot.press("p")
+        await pilot.pause()
+        assert "█" in str(_table(app).get_cell("order_01JGDEMO0005", "Payment"))
+
+
+async def test_ctrl_r_redraws_every_row():
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        view = app.state.orders["order_01JGDEMO0000"]
+        view.note = "changed behind the table's back"  # no event: only a forced refresh shows it
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert "changed behind" in str(_table(app).get_cell("order_01JGDEMO0000", "Note"))
+
+
+async def test_audit_log_lists_who_did_what():
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l")
+        await pilot.pause()
+        table = app.screen.query_one("#audit-table")
+        assert table.row_count == 6
+        first = [str(c) for c in table.get_row_at(0)]
+        assert first[1:5] == ["ops@ops-host:4242", "bulk-retry", "—", "2 ok"]
+        await pilot.press("escape")
+        assert type(app.screen) is MainScreen
+
+
+async def test_panels_are_tabs_when_small_and_side_by_side_when_wide():
+    app = demo_app()
+    async with app.run_test(size=SMALL) as pilot:
+        panels = app.screen.query_one(PanelTabs)
+        assert panels.has_class("tabbed")
+        assert [p.display for p in panels.panels] == [True, False, False]
+        await pilot.press("t")
+        assert [p.display for p in panels.panels] == [False, True, False]
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        assert not panels.has_class("tabbed") and all(p.display for p in panels.panels)
+
+
+async def test_small_terminal_keeps_the_stages_and_status_in_view():
+    app = demo_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        table = _table(app)
+        right = 0
+        for column in table.ordered_columns:
+            right += column.get_render_width(table)
+            if column.key.value == "Workflow":
+                break
+        assert right <= SMALL[0] - 2, "Order, the three stages and Workflow fit beside the scrollbar"
+
+
+async def test_help_and_palette_list_every_key():
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        commands = [command.title for command in app.get_system_commands(app.screen)]
+        for binding in MainScreen.BINDINGS:
+            assert isinstance(binding, Binding) and binding.id
+            key = binding.key_display or binding.key
+            assert f"| `{key}` |" in HELP
+            assert f"{binding.description} ({key})" in commands
+            assert binding.id and binding.show
+
+
+async def test_read_only_hides_write_keys():
+    app = MedcamApp(state=demo_state(), read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        enabled = {a.binding.action for a in app.screen.active_bindings.values() if a.enabled}
+        assert {"start", "retry", "cancel", "new_order", "bulk_retry", "bulk_cancel", "shop_down"}.isdisjoint(enabled)
+        await pilot.press("R", "C", "r", "c")
+        await pilot.pause()
+        assert type(app.screen) is MainScreen
+        commands = " ".join(c.title for c in app.get_system_commands(app.screen))
+        assert "Retry marked" not in commands and "Filter" in commands
+
+
+async def test_pages_bound_the_rows_handed_to_the_table():
+    from console.events import OrderSeen
+    from console.orders import OrderSummary
+    from console.state import ConsoleState
+
+    state = ConsoleState()
+    for n in range(1, 1201):
+        state.apply(OrderSeen(at=FROZEN_NOW, order=OrderSummary(
+            id=f"order_{n:05d}", display_id=n, status="pending", email="a@b", customer="A B", total=1.0,
+            currency="EUR", item_count=1, created_at=FROZEN_NOW.isoformat(), updated_at="")))
+    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = _table(app)
+        assert table.row_count == 500 and len(table.shown) == 1200
+        assert _title(app).startswith("Orders 1-500 of 1,200")
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        await pilot.pause()
+        assert table.row_count == 200 and _title(app).startswith("Orders 1001-1200 of 1,200")
+        assert table.ordered_rows[0].key.value == "order_00200", "newest first: the last page holds the oldest"
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert table.row_count == 500 and _title(app).startswith("Orders 501-1000")
+
+
+async def test_keys_typed_in_one_burst_after_slash_reach_the_filter():
+    """Over SSH a pasted or fast-typed `/incident` arrives in one read: none of it may act as a key."""
+    from textual import events
+
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for character in "/incident":
+            app.post_message(events.Key("slash" if character == "/" else character, character))
+        await pilot.pause(0.3)
+        assert app.order_query.text == "incident"
+        assert type(app.screen) is MainScreen, "the c and n in 'incident' opened nothing"
+        await pilot.press("escape")
+        await pilot.pause()
+        names = {"/": "slash", "\r": "enter", "*": "asterisk"}
+        for character in "/incident\r*R":  # the whole outage sequence in one read
+            app.post_message(events.Key(names.get(character, character), character))
+        await pilot.pause(0.5)
+        assert type(app.screen).__name__ == "BulkDialog"
+        assert sorted(item.label for item in app.screen.items) == ["#1005", "#1009"], "only what the filter shows"
