@@ -142,6 +142,9 @@ class DriftRepaired(ConsoleEvent):
     order_id: str
     kind: str
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConsoleSetup(ConsoleEvent):
     """How this console is connected: engine kind (embedded, SaaS, self-managed), Slack, workers."""
 
