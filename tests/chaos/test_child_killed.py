@@ -91,4 +91,5 @@ def _went(events: list, component: str, ok: bool) -> bool:
 
 
 def up_text(text: str) -> bool:
-    return "Zeebe 127.0.0.1:" in text and "Medusa 127.0.0.1:" in text
+    """Both embedded components drawn up (a component that is down reads "<name> down")."""
+    return "Zeebe embedded" in text and "Medusa embedded" in text
