@@ -44,7 +44,7 @@ def keys_table() -> str:
         assert isinstance(binding, Binding)
         key = binding.key_display or binding.key
         rows.append(f"| `{key}` | {DETAIL.get(binding.id or '', binding.description)} |")
-    rows += ["| `↑ ↓ pgup pgdn` | choose an order |", "| `ctrl+p` | command palette: every key by name |",
+    rows += ["| `↑ ↓ pgup pgdn home end` | choose an order; on the first row the cursor follows new orders in |", "| `ctrl+p` | command palette: every key by name |",
              "| `?` | this help |", "| `q` | quit (the embedded engine and shop stop with the console) |"]
     return "\n".join(rows)
 

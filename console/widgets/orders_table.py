@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from console.order_query import FIXED_SORTS, Facts, OrderQuery, TextCache, drift_of, page_of, select
@@ -80,7 +81,16 @@ def note(view: OrderView, facts: Facts) -> Text:
 
 
 class OrdersTable(DataTable):
-    """One page of the filtered, sorted orders. ``sync`` touches only what changed."""
+    """One page of the filtered, sorted orders. ``sync`` touches only what changed.
+
+    The cursor stays on the order it is on while rows come and go, except on the first row:
+    there it stays on the first row, so a table sorted newest first follows new orders.
+    """
+
+    BINDINGS = [
+        Binding("home", "scroll_top", "First row", id="first-row", show=False),
+        Binding("end", "scroll_bottom", "Last row", id="last-row", show=False),
+    ]
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -132,13 +142,14 @@ class OrdersTable(DataTable):
         """Reselect when orders, filter, sort or marks changed; then diff the page into the rows."""
         facts = Facts.of(state, marked)
         key = (query, len(marked))
-        if force or key != self._key or self._reselect(state, changed, query):
+        asked = key != self._key  # the operator changed filter, sort, page or marks
+        if force or asked or self._reselect(state, changed, query):
             self.shown = select(state, query, marked, self._texts)
             self._key = key
             self._known = len(state.orders)
         page_ids, self.page = page_of(self.shown, query.page)
         if page_ids != self._order:
-            self._restructure(state, page_ids, now, facts)
+            self._restructure(state, page_ids, now, facts, follow_top=not asked)
         dirty = set(self._cells) if force else changed & set(self._cells)
         every = self._aged is None or (now - self._aged).total_seconds() >= AGE_EVERY_S
         if every:
@@ -156,8 +167,12 @@ class OrdersTable(DataTable):
             return True
         return bool(changed) and (bool(query.words) or query.sort not in FIXED_SORTS)
 
-    def _restructure(self, state: ConsoleState, page_ids: list[str], now: datetime, facts: Facts) -> None:
+    def _restructure(self, state: ConsoleState, page_ids: list[str], now: datetime, facts: Facts, *,
+                     follow_top: bool) -> None:
+        """Rows in, rows out, re-sorted. ``follow_top``: orders came or went by themselves (not
+        by the operator's filter or sort), so a cursor on the first row stays there."""
         selected = self.selected_order_id
+        on_top = follow_top and self.cursor_row == 0
         wanted = set(page_ids)
         leaving = [k for k in self._order if k not in wanted]
         if len(leaving) > len(self._order) // 2:
@@ -178,7 +193,9 @@ class OrdersTable(DataTable):
             rank = {str(self._cells[k][0]): n for n, k in enumerate(page_ids)}
             self.sort("Order", key=lambda label: rank.get(str(label), len(rank)))
         self._order = page_ids
-        if selected in wanted:
+        if on_top:
+            self.move_cursor(row=0, animate=False, scroll=True)
+        elif selected in wanted:
             self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=False)
 
     def _visible(self, state: ConsoleState, every: bool) -> set[str]:

@@ -265,3 +265,53 @@ async def test_keys_typed_in_one_burst_after_slash_reach_the_filter():
         await pilot.pause(0.5)
         assert type(app.screen).__name__ == "BulkDialog"
         assert sorted(item.label for item in app.screen.items) == ["#1005", "#1009"], "only what the filter shows"
+
+
+def _arrive(state, numbers) -> None:
+    from console.events import OrderSeen
+    from console.orders import OrderSummary
+
+    for n in numbers:
+        state.apply(OrderSeen(at=FROZEN_NOW, order=OrderSummary(
+            id=f"order_{n:05d}", display_id=n, status="pending", email="a@b", customer="A B", total=1.0,
+            currency="EUR", item_count=1, created_at=FROZEN_NOW.isoformat(), updated_at="")))
+
+
+async def test_a_cursor_on_the_first_row_follows_new_orders_in():
+    """Found by hand with 1,000 demo orders: the cursor kept to the first order it was on, so the
+    view slid down with it and the newest orders were above the screen."""
+    from console.state import ConsoleState
+
+    state = ConsoleState()
+    _arrive(state, range(1, 4))
+    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        table = _table(app)
+        assert table.selected_order_id == "order_00003"
+        for start in range(4, 600, 37):  # batches, as the feed publishes them (to #632)
+            _arrive(state, range(start, start + 37))
+            await pilot.pause(0.3)
+        assert table.ordered_rows[0].key.value == "order_00632"
+        assert table.selected_order_id == "order_00632" and table.scroll_y == 0, "the newest order is in view"
+
+
+async def test_a_cursor_below_the_first_row_stays_on_its_order_and_home_end_move_it():
+    from console.state import ConsoleState
+
+    state = ConsoleState()
+    _arrive(state, range(1, 21))
+    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = _table(app)
+        await pilot.press("down", "down")
+        assert table.selected_order_id == "order_00018"
+        _arrive(state, range(21, 31))
+        await pilot.pause(0.3)
+        assert table.ordered_rows[0].key.value == "order_00030"
+        assert table.selected_order_id == "order_00018", "the order being looked at stays chosen"
+        await pilot.press("end")
+        assert table.selected_order_id == "order_00001"
+        await pilot.press("home")
+        assert table.selected_order_id == "order_00030"
