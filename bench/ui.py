@@ -17,7 +17,7 @@ from typing import Any
 from textual import events
 
 import console.app as console_app
-from console.app import REFRESH_S, MedcamApp
+from console.app import MedcamApp
 from console.clients.errors import BackendError
 from console.runtime import ConsoleRuntime
 from console.settings import Settings
@@ -38,11 +38,6 @@ class _TimedApp(MedcamApp):
         self.frames: list[float] = []
         self.synced_at: float | None = None  # when the first refresh put orders in the table
         self._frame = asyncio.Event()
-
-    def on_mount(self) -> None:
-        """As the console's, but the runtime's background jobs already run (started headless)."""
-        self.call_after_refresh(self.refresh_panels)
-        self.set_interval(REFRESH_S, self.refresh_panels)
 
     def refresh_panels(self, *args: Any, **kwargs: Any) -> None:
         super().refresh_panels(*args, **kwargs)
@@ -194,7 +189,7 @@ async def run_ui_bench(orders: int = 10_000, flow: int = 200, *, timeout_s: floa
 async def _screen(runtime: ConsoleRuntime, orders: int, flow: int, idle_s: float) -> dict[str, Any]:
     """The console's screen opening on the loaded orders, then used while idle and while orders flow."""
     figures: dict[str, Any] = {}
-    app = _TimedApp(runtime)
+    app = _TimedApp(runtime, background=False)  # its jobs run already (started headless)
     start = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
         first = await app.next_frame_after(start, within=30)

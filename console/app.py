@@ -63,8 +63,12 @@ class MedcamApp(App[None]):
         detail_loader: DetailLoader | None = None,
         audit: Callable[[], list[AuditEntry]] | None = None,
         bulk_runner: BulkRunner | None = None,
+        background: bool = True,
     ) -> None:
+        """``background``: run the runtime's background jobs as the app's workers (False when
+        they already run as plain asyncio tasks, as the UI benchmark starts them)."""
         super().__init__()
+        self._background = background
         self.runtime = runtime
         self.state = runtime.state if runtime is not None else (state or ConsoleState())
         self.read_only = read_only
@@ -91,7 +95,7 @@ class MedcamApp(App[None]):
     def on_mount(self) -> None:
         self.call_after_refresh(self.refresh_panels)
         self.set_interval(REFRESH_S, self.refresh_panels)
-        if self.runtime is not None:
+        if self.runtime is not None and self._background:
             for name, job in self.runtime.background_jobs():
                 self.run_worker(job(), name=name, group=name, exit_on_error=False)
             if self.demo_orders and not self.read_only:
@@ -141,7 +145,7 @@ class MedcamApp(App[None]):
         title += f" · sort {query.sort} {'↓' if query.descending else '↑'}"
         label = screen.query_one("#orders-title")
         if str(label.render()) != title:
-            label.update(title)  # type: ignore[attr-defined]
+            label.update(title, layout=False)  # type: ignore[attr-defined]  # one line: no layout pass
         panels = screen.query_one(PanelTabs)
         incidents = len(self.state.incidents)
         panels.retitle(0, f"Incidents {incidents}" if incidents else "Incidents")

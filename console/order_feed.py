@@ -47,6 +47,11 @@ class OrderFeed:
     published (same id and ``updated_at``) is skipped. The first load reads the newest
     ``RECENT`` orders and every unfinished one; a sweep every ``sweep_interval_s`` lists
     every unfinished order again (keyset on ``created_at``, which never changes).
+
+    Once a poll that started ``OVERLAP_S`` after the newest change was first seen has read the
+    overlap in full, every transaction older than that change has committed and been read:
+    later polls start at the change itself, so a quiet shop costs one small page per poll
+    instead of re-reading the last burst's orders every second.
     """
 
     def __init__(
@@ -59,6 +64,7 @@ class OrderFeed:
         sweep_interval_s: float = 60.0,
         on_unfinished: UnfinishedHook | None = None,
         overlap_s: float = OVERLAP_S,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         self._medusa = medusa
         self._bus = bus
@@ -66,9 +72,13 @@ class OrderFeed:
         self.sweep_interval_s = sweep_interval_s
         self.overlap_s = overlap_s
         self._now = now or (lambda: datetime.now(UTC))
+        self._monotonic = monotonic or (lambda: asyncio.get_running_loop().time())
         self._on_unfinished = on_unfinished
         #: The newest ``updated_at`` seen (None before the first load).
         self._cursor: datetime | None = None
+        #: Monotonic time the cursor last moved, and the cursor value whose overlap is read.
+        self._cursor_moved_at = 0.0
+        self._settled: datetime | None = None
         self._loaded = False
         #: order id -> fingerprint of the version last published.
         self._seen: dict[str, str] = {}
@@ -88,10 +98,16 @@ class OrderFeed:
         """
         if not self._loaded:
             return await self._first_load()
-        since = self._cursor - timedelta(seconds=self.overlap_s) if self._cursor is not None else None
+        began = self._monotonic()
+        cursor = self._cursor
+        since = cursor
+        if cursor is not None and cursor != self._settled:
+            since = cursor - timedelta(seconds=self.overlap_s)
         published = 0
         async for page in self._pages("updated_at", since):
             published += self._publish(page, advance=True)
+        if self._cursor == cursor and began >= self._cursor_moved_at + self.overlap_s:
+            self._settled = cursor  # read in full, late enough: nothing older can still appear
         return published
 
     async def sweep_once(self) -> int:
@@ -120,6 +136,7 @@ class OrderFeed:
         recent.reverse()
         published += self._publish(recent)
         self._cursor = _moment(head[0].get("updated_at")) if head else None
+        self._cursor_moved_at = self._monotonic()
         self._loaded = True
         return published
 
@@ -162,6 +179,7 @@ class OrderFeed:
             moment = _moment(order.updated_at)
             if advance and moment is not None and (self._cursor is None or moment > self._cursor):
                 self._cursor = moment
+                self._cursor_moved_at = self._monotonic()
             mark = _fingerprint(order)
             if self._seen.get(order.id) == mark:
                 continue

@@ -79,10 +79,12 @@ class Facts:
 
 
 class TextCache:
-    """The lower-cased text of an order's fixed fields, kept while the order object is the same."""
+    """The lower-cased text the filter searches, per order: the fixed fields while the order
+    object is the same, the changing ones until the order is reported changed (``forget``)."""
 
     def __init__(self) -> None:
         self._texts: dict[str, tuple[OrderSummary, str]] = {}
+        self._changing: dict[str, str] = {}
 
     def fixed(self, order: OrderSummary) -> str:
         kept = self._texts.get(order.id)
@@ -92,6 +94,20 @@ class TextCache:
                          order.status)).lower()
         self._texts[order.id] = (order, text)
         return text
+
+    def changing(self, view: OrderView, facts: Facts) -> str:
+        text = self._changing.get(view.order.id)
+        if text is None:
+            text = self._changing[view.order.id] = _changing_text(view, facts)
+        return text
+
+    def forget(self, order_ids: Iterable[str]) -> None:
+        """These orders changed (status, stage, incident, drift): their text is read again."""
+        for order_id in order_ids:
+            self._changing.pop(order_id, None)
+
+    def clear(self) -> None:
+        self._changing.clear()
 
 
 def _changing_text(view: OrderView, facts: Facts) -> str:
@@ -103,6 +119,7 @@ def matches(view: OrderView, words: tuple[str, ...], facts: Facts, cache: TextCa
     """Every word must match: a flag word its condition, any other word some field's text."""
     fixed: str | None = None
     changing: str | None = None
+    cache = cache or TextCache()
     for word in words:
         if word == "incident":
             ok = view.order.id in facts.incidents
@@ -116,11 +133,11 @@ def matches(view: OrderView, words: tuple[str, ...], facts: Facts, cache: TextCa
             ok = view.order.id in facts.marked
         else:
             if fixed is None:
-                fixed = (cache or TextCache()).fixed(view.order)
+                fixed = cache.fixed(view.order)
             ok = word in fixed
             if not ok:  # the fields that change are looked at only when the fixed ones miss
                 if changing is None:
-                    changing = _changing_text(view, facts)
+                    changing = cache.changing(view, facts)
                 ok = word in changing
         if not ok:
             return False

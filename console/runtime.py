@@ -25,6 +25,7 @@ from console.demo_orders import DemoOrderMaker
 from console.embedded import EmbeddedError, EmbeddedServices, Endpoints, running_endpoints
 from console.events import BackendStatus, ConsoleSetup, DemoFaults, OrderSeen
 from console.fulfillment import AutoStarter, FulfillmentService
+from console.heap import HeapSettler
 from console.incident_poller import IncidentPoller
 from console.metrics import FulfillmentMetrics, MetricsEndpoint
 from console.order_feed import OrderFeed
@@ -90,6 +91,7 @@ class ConsoleRuntime:
         self.bus.subscribe(self.state.apply)
         self.bus.subscribe(self.store.record)
         self.stuck = StuckWatch(settings.stuck_min_s, settings.stuck_factor)
+        self.heap = HeapSettler(lambda: len(self.state.orders))
         self.bus.subscribe(self.stuck.observe)
         self.faults: FaultSwitch | None = None
         self.embedded: EmbeddedServices | None = None
@@ -286,7 +288,8 @@ class ConsoleRuntime:
 
     def background_jobs(self) -> list[BackgroundJob]:
         """The long-running coroutines, named; the TUI runs them as Textual workers."""
-        jobs: list[BackgroundJob] = [("store", self._flush_store), ("stuck-watch", self._watch_stuck)]
+        jobs: list[BackgroundJob] = [("store", self._flush_store), ("stuck-watch", self._watch_stuck),
+                                     ("heap", self.heap.run)]
         if self.monitor is not None:
             jobs.append(("backends", self.monitor.run))
         if self.embedded is not None:

@@ -32,7 +32,9 @@ WIDTHS = {"Order": 9, "Workflow": 18, "Medusa": 9, "Age": 4, "Customer": 16, "Em
           "Total": 14, "Note": 48}
 BAR_NARROW, BAR_WIDE, WIDE_FROM = 9, 12, 140
 #: Every visible row is redrawn this often (ages); rows with a running stage at every sync.
-AGE_EVERY_S = 1.0
+#: A DataTable repaints every visible cell after any cell changes, so ages that tick each
+#: second would keep an idle console busy: they move in 5 s steps.
+AGE_EVERY_S = 5.0
 
 
 def age(created_at: str, now: datetime) -> str:
@@ -141,6 +143,9 @@ class OrdersTable(DataTable):
              marked: set[str], *, force: bool = False) -> None:
         """Reselect when orders, filter, sort or marks changed; then diff the page into the rows."""
         facts = Facts.of(state, marked)
+        if force:
+            self._texts.clear()
+        self._texts.forget(changed)
         key = (query, len(marked))
         asked = key != self._key  # the operator changed filter, sort, page or marks
         if force or asked or self._reselect(state, changed, query):

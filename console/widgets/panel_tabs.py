@@ -23,7 +23,7 @@ class TabLine(Static):
                 text.append(f" {title} ", style="dim")
             text.append(" ")
         text.append(" t: next panel", style="dim italic")
-        self.update(text)
+        self.update(text, layout=False)  # one line, always: no layout pass
 
 
 class PanelTabs(Horizontal):

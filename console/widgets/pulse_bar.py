@@ -90,4 +90,4 @@ class PulseBar(Static):
             text.append(f"  {marked} marked", style="bold magenta")
         if text.plain != self._shown:
             self._shown = text.plain
-            self.update(text)
+            self.update(text, layout=False)  # one line, always: no layout pass

@@ -66,4 +66,4 @@ class StatusBar(Static):
         text.append(f"  {mode + '  ' if mode else ''}{now:%H:%M:%S}", style="dim")
         if text.plain != self._shown:
             self._shown = text.plain
-            self.update(text)
+            self.update(text, layout=False)  # one line, always: no layout pass

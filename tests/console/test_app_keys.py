@@ -315,3 +315,24 @@ async def test_a_cursor_below_the_first_row_stays_on_its_order_and_home_end_move
         assert table.selected_order_id == "order_00001"
         await pilot.press("home")
         assert table.selected_order_id == "order_00030"
+
+
+async def test_the_filter_sees_an_order_change_after_its_text_was_cached():
+    """The filter keeps each order's searched text until the order changes: a change must show."""
+    from console.events import OrderSeen
+    from console.orders import OrderSummary
+    from console.state import ConsoleState
+
+    state = ConsoleState()
+    _arrive(state, range(1, 6))
+    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"reserved", "enter")
+        await pilot.pause()
+        assert _table(app).shown == [], "no inventory is reserved yet (and each order's text is now cached)"
+        state.apply(OrderSeen(at=FROZEN_NOW, order=OrderSummary(  # Medusa's own status stays pending
+            id="order_00003", display_id=3, status="pending", email="a@b", customer="A B", total=1.0,
+            currency="EUR", item_count=1, created_at=FROZEN_NOW.isoformat(), updated_at="later",
+            metadata={"workflow_status": "inventory_reserved", "workflow_instance": "42"})))
+        await pilot.pause(0.4)
+        assert _table(app).shown == ["order_00003"]

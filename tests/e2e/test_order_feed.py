@@ -118,3 +118,60 @@ def _plus(stamp: str, seconds: float) -> str:
     from protocol.timestamps import format_iso
 
     return format_iso(datetime.fromisoformat(stamp) + timedelta(seconds=seconds))
+
+
+async def test_a_late_commit_inside_the_overlap_is_read_and_a_quiet_shop_costs_one_small_page(backends):
+    """The overlap is re-read until a poll started ``overlap_s`` after the newest change has read
+    it; after that a poll starts at the newest change (idle CPU with 10,000 orders)."""
+    import sqlite3
+
+    class CountingAdmin(MedusaAdmin):
+        """The real client, noting how many orders each list call brought back."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.rows: list[int] = []
+
+        async def list_orders(self, *args, **kwargs):
+            page, count = await super().list_orders(*args, **kwargs)
+            self.rows.append(len(page))
+            return page, count
+
+    clock = [1000.0]
+    medusa = CountingAdmin(backends.shop_url)
+    bus = EventBus()
+    seen: list[OrderSeen] = []
+    bus.subscribe(lambda e: seen.append(e) if isinstance(e, OrderSeen) else None)
+    feed = OrderFeed(medusa, bus, overlap_s=60.0, monotonic=lambda: clock[0])  # all of the test in it
+    maker = DemoOrderMaker(medusa, seed=11)
+    try:
+        ids = [(await maker.create())["id"] for _ in range(20)]
+        await feed.poll_once()
+        newest = max(e.order.updated_at for e in seen)
+
+        # A write whose transaction began before the newest change turns visible only now.
+        late = _plus(newest, -1.0)
+        with sqlite3.connect(backends.shop.data_dir / "shop.sqlite3") as db:
+            db.execute("UPDATE orders SET metadata = ?, updated_at = ? WHERE id = ?",
+                       ('{"late": 1}', late, ids[3]))
+        clock[0] += 0.5
+        assert await feed.poll_once() == 1, "the late write is inside the overlap: read"
+        assert seen[-1].order.id == ids[3] and seen[-1].order.metadata == {"late": 1}
+
+        medusa.rows.clear()
+        await feed.poll_once()
+        assert medusa.rows == [20], "not settled yet: the whole overlap (the 20 orders) is read again"
+        clock[0] += 60.0
+        await feed.poll_once()  # started overlap_s after the change was seen: this one settles it
+        medusa.rows.clear()
+        await feed.poll_once()
+        assert medusa.rows[0] <= 2, "settled: only the orders at the newest change itself are read"
+
+        await medusa.merge_metadata(ids[5], {"step": 1})
+        assert await feed.poll_once() == 1, "a new change after settling is read"
+        medusa.rows.clear()
+        await feed.poll_once()
+        assert medusa.rows == [20], "and the overlap behind it is read again until it settles"
+    finally:
+        await medusa.close()
+

@@ -1,0 +1,24 @@
+"""The heap settler: it freezes the heap at growing order counts, and only then."""
+
+from __future__ import annotations
+
+import gc
+
+from console.heap import HeapSettler
+
+
+def test_freezes_at_the_first_mark_then_only_after_growth():
+    held = [10]
+    settler = HeapSettler(lambda: held[0], first_at=100, growth=1.5)
+    frozen_before = gc.get_freeze_count()
+    try:
+        assert not settler.settle_if_grown(), "below the first mark nothing happens"
+        held[0] = 120
+        assert settler.settle_if_grown()
+        assert gc.get_freeze_count() > frozen_before, "the survivors are frozen"
+        held[0] = 170
+        assert not settler.settle_if_grown(), "the next mark is 1.5 × 120 = 180"
+        held[0] = 180
+        assert settler.settle_if_grown() and settler.freezes == 2
+    finally:
+        gc.unfreeze()  # leave the test process as it was
