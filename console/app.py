@@ -23,7 +23,7 @@ from console.runtime import ConsoleRuntime
 from console.screens.audit_log import AuditLogScreen
 from console.screens.bulk import BulkDialog
 from console.screens.help import HelpScreen
-from console.screens.main import MainScreen
+from console.screens.main import MainScreen, key_name
 from console.screens.order_detail import OrderDetailScreen
 from console.state import ConsoleState
 from console.store import AuditEntry
@@ -136,6 +136,10 @@ class MedcamApp(App[None]):
     def _retitle(self, screen: Screen, table: OrdersTable) -> None:
         query = self.order_query
         shown = len(table.shown)
+        paged = shown > PAGE_SIZE
+        if isinstance(screen, MainScreen) and paged != screen.paged:
+            screen.paged = paged
+            screen.refresh_bindings()  # `[` and `]` apply only with more than one page
         first = table.page * PAGE_SIZE
         title = f"Orders {first + 1 if shown else 0}-{min(shown, first + PAGE_SIZE)} of {shown:,}"
         if shown != len(self.state.orders):
@@ -170,9 +174,9 @@ class MedcamApp(App[None]):
         if isinstance(screen, MainScreen):
             for binding in MainScreen.BINDINGS:
                 assert isinstance(binding, Binding)
-                if screen.check_action(binding.action, ()) is False:
+                if screen.check_action(binding.action.split("(")[0], ()) is False:  # as the footer asks
                     continue
-                key = binding.key_display or binding.key
+                key = key_name(binding)
                 yield SystemCommand(f"{binding.description} ({key})", f"the {key} key",
                                     lambda action=binding.action: self.run_action(action, screen))
 

@@ -8,10 +8,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-from console.screens.main import MainScreen
+from console.screens.main import MainScreen, key_name
 
 #: A longer word on what each key does, by binding id.
 DETAIL = {
+    "help-keys": "this help",
     "filter": "filter: words that all must match order id, #display id, email, customer, status, "
               "stage or error; `incident`, `stuck`, `drift`, `declined`, `marked` match flags. "
               "enter keeps it, escape clears it",
@@ -42,10 +43,10 @@ def keys_table() -> str:
     rows = ["| Key | Action |", "|-----|--------|"]
     for binding in MainScreen.BINDINGS:
         assert isinstance(binding, Binding)
-        key = binding.key_display or binding.key
+        key = key_name(binding)
         rows.append(f"| `{key}` | {DETAIL.get(binding.id or '', binding.description)} |")
     rows += ["| `↑ ↓ pgup pgdn home end` | choose an order; on the first row the cursor follows new orders in |", "| `ctrl+p` | command palette: every key by name |",
-             "| `?` | this help |", "| `q` | quit (the embedded engine and shop stop with the console) |"]
+             "| `q` | quit (the embedded engine and shop stop with the console) |"]
     return "\n".join(rows)
 
 

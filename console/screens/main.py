@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label
 
-from console.order_query import SORT_KEYS
+from console.order_query import PAGE_SIZE, SORT_KEYS
 from console.widgets.callbacks_panel import CallbacksPanel
 from console.widgets.event_log import EventLog
 from console.widgets.filter_bar import FilterBar
@@ -27,40 +27,53 @@ if TYPE_CHECKING:
 #: Actions that change something: hidden in read-only mode.
 WRITE_ACTIONS = frozenset({"start", "retry", "cancel", "new_order", "bulk_retry", "bulk_cancel", "shop_down"})
 
+_RETRY, _CANCEL = Binding.Group("Retry", compact=True), Binding.Group("Cancel", compact=True)
+_MARK, _SORT, _PAGE = (Binding.Group(name, compact=True) for name in ("Mark", "Sort", "Page"))
+
 #: The sort column cycle of `o` (the table's sortable columns, in reading order).
 SORT_CYCLE = ("Order", "Progress", "Workflow", "Medusa", "Age", "Customer", "Email", "Total")
+
+
+def key_name(binding: Binding) -> str:
+    """How help and the palette name a binding's key (the footer shows the short sign)."""
+    return "space" if binding.key == "space" else binding.key_display or binding.key
 
 
 class MainScreen(Screen):
     """Layout and keys; the app refreshes the widgets from its state on a timer."""
 
+    #: In the footer's order, most needed first: a narrow terminal cuts the end of the line,
+    #: and `?` (help) and `ctrl+p` (palette) list every key. Pairs share one footer label.
     BINDINGS = [
-        # Priority: handled as it arrives, so the keys typed right behind it reach the filter.
-        Binding("slash", "filter", "Filter", id="filter", key_display="/", priority=True),
-        Binding("space", "mark", "Mark", id="mark"),
-        Binding("asterisk", "mark_all", "Mark shown", id="mark-all", key_display="*"),
-        Binding("R", "bulk_retry", "Retry marked", id="bulk-retry"),
-        Binding("C", "bulk_cancel", "Cancel marked", id="bulk-cancel"),
-        Binding("s", "start", "Start", id="start"),
-        Binding("r", "retry", "Retry", id="retry"),
-        Binding("c", "cancel", "Cancel", id="cancel"),
-        Binding("n", "new_order", "New order", id="new-order"),
-        Binding("F", "shop_down", "Shop down", id="shop-down"),
-        Binding("o", "sort", "Sort", id="sort"),
-        Binding("O", "sort_reverse", "Reverse", id="sort-reverse"),
-        Binding("left_square_bracket", "page(-1)", "Prev page", id="page-prev", key_display="["),
-        Binding("right_square_bracket", "page(1)", "Next page", id="page-next", key_display="]"),
-        Binding("p", "pause", "Pause", id="pause"),
-        Binding("ctrl+r", "refresh", "Refresh", id="refresh"),
-        Binding("l", "audit_log", "Audit log", id="audit-log"),
-        Binding("t", "next_panel", "Next panel", id="next-panel"),
+        Binding("question_mark", "app.help", "Help", id="help-keys", key_display="?"),
         # Priority, so the footer lists it over the table's own (hidden) enter; only from the table.
         Binding("enter", "order_detail", "Detail", id="order-detail", priority=True),
+        # Priority: handled as it arrives, so the keys typed right behind it reach the filter.
+        Binding("slash", "filter", "Filter", id="filter", key_display="/", priority=True),
+        Binding("r", "retry", "Retry", id="retry", group=_RETRY),
+        Binding("R", "bulk_retry", "Retry marked", id="bulk-retry", group=_RETRY),
+        Binding("c", "cancel", "Cancel", id="cancel", group=_CANCEL),
+        Binding("C", "bulk_cancel", "Cancel marked", id="bulk-cancel", group=_CANCEL),
+        Binding("space", "mark", "Mark", id="mark", key_display="␣", group=_MARK),
+        Binding("asterisk", "mark_all", "Mark shown", id="mark-all", key_display="*", group=_MARK),
+        Binding("s", "start", "Start", id="start"),
+        Binding("F", "shop_down", "Shop down", id="shop-down"),
+        Binding("p", "pause", "Pause", id="pause"),
+        Binding("o", "sort", "Sort", id="sort", group=_SORT),
+        Binding("O", "sort_reverse", "Reverse", id="sort-reverse", group=_SORT),
+        Binding("left_square_bracket", "page(-1)", "Prev page", id="page-prev", key_display="[", group=_PAGE),
+        Binding("right_square_bracket", "page(1)", "Next page", id="page-next", key_display="]", group=_PAGE),
+        Binding("t", "next_panel", "Next panel", id="next-panel"),
+        Binding("l", "audit_log", "Audit log", id="audit-log"),
+        Binding("ctrl+r", "refresh", "Refresh", id="refresh"),
+        Binding("n", "new_order", "New order", id="new-order"),
     ]
 
     app: MedcamApp
     #: True once every widget is mounted (the app's refresh waits for it).
     ready = False
+    #: More orders than one page shows (`[` and `]` apply).
+    paged = False
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
@@ -74,7 +87,7 @@ class MainScreen(Screen):
             yield IncidentsPanel(id="incidents", classes="panel")
             yield CallbacksPanel(id="callbacks", classes="panel")
             yield EventLog(id="events", classes="panel", wrap=False, markup=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         for selector, title in (("#incidents", "Incidents"), ("#callbacks", "Callback attempts"),
@@ -89,6 +102,7 @@ class MainScreen(Screen):
         if not self.ready:
             return
         self.query_one(PanelTabs).fit(event.size.width)
+        self.refresh_bindings()  # `t` applies only when the panels are tabs
         if self.query_one(OrdersTable).fit():
             self.app.refresh_panels(force=True)
 
@@ -99,6 +113,10 @@ class MainScreen(Screen):
             return isinstance(self.focused, OrdersTable)
         if action in WRITE_ACTIONS and app.read_only:
             return False
+        if action == "page":  # only when there is more than one page
+            return self.ready and len(self.query_one(OrdersTable).shown) > PAGE_SIZE
+        if action == "next_panel":  # only when the panels are tabs
+            return self.ready and self.query_one(PanelTabs).has_class("tabbed")
         if action == "shop_down":
             # Only the embedded shop has the switch (the pinned demo data has no shop at all).
             return app.runtime is None or app.runtime.faults is not None

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from console.app import MedcamApp
 from console.events import JobActivated
 from console.screens.help import HELP
-from console.screens.main import MainScreen
+from console.screens.main import MainScreen, key_name
 from console.screenshots import FROZEN_NOW, SMALL, demo_app, demo_state
 from console.widgets.orders_table import OrdersTable
 from console.widgets.panel_tabs import PanelTabs
@@ -201,10 +201,42 @@ async def test_help_and_palette_list_every_key():
         commands = [command.title for command in app.get_system_commands(app.screen)]
         for binding in MainScreen.BINDINGS:
             assert isinstance(binding, Binding) and binding.id
-            key = binding.key_display or binding.key
+            key = key_name(binding)
             assert f"| `{key}` |" in HELP
-            assert f"{binding.description} ({key})" in commands
             assert binding.id and binding.show
+            if binding.action.startswith("page"):  # ten orders fit one page
+                assert f"{binding.description} ({key})" not in commands, "listed only where it applies"
+            else:
+                assert f"{binding.description} ({key})" in commands
+
+
+async def test_page_and_panel_keys_appear_where_they_apply():
+    from textual.widgets import Footer
+
+    def footer_keys(app: MedcamApp) -> set[str]:
+        return {key.key for key in app.screen.query_one(Footer).query("FooterKey")}
+
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "t" in footer_keys(app), "at 80 columns the panels are tabs"
+        assert "left_square_bracket" not in footer_keys(app), "ten orders fit one page"
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert "t" not in footer_keys(app), "side by side: no tabs to switch"
+    from console.events import OrderSeen
+    from console.orders import OrderSummary
+    from console.state import ConsoleState
+
+    state = ConsoleState()
+    for n in range(1, 502):
+        state.apply(OrderSeen(at=FROZEN_NOW, order=OrderSummary(
+            id=f"order_{n:05d}", display_id=n, status="pending", email="a@b", customer="A B", total=1.0,
+            currency="EUR", item_count=1, created_at=FROZEN_NOW.isoformat(), updated_at="")))
+    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        assert {"left_square_bracket", "right_square_bracket"} <= footer_keys(app), "501 orders: two pages"
 
 
 async def test_read_only_hides_write_keys():
