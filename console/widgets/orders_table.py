@@ -23,14 +23,42 @@ STATUS_STYLE = {
     "-": "dim",
 }
 
-#: Columns in the order they give way when the terminal is narrow: at 80 columns the order with
-#: its marks, the three stages, the workflow status and Medusa's status are in view.
+#: Every column, in the order shown. The order with its marks, the three stages, the workflow
+#: status and Medusa's status are always there (at 80 columns they fill the line).
 COLUMNS = ("Order", *(s.label for s in STAGES), "Workflow", "Medusa", "Age", "Customer", "Email",
            "Total", "Note")
-#: Width of each column; the stage bars take BAR_NARROW or BAR_WIDE.
+ALWAYS = COLUMNS[:6]
+#: The others join while the terminal has room for them, in this order: the age, the note (an
+#: incident's cause, stuck, drift), then who and how much. A column out of view would still be
+#: rendered on every repaint (the table draws whole rows), so none is added that cannot be seen.
+OPTIONAL = ("Age", "Note", "Customer", "Total", "Email")
+#: Width of each column; the stage bars take BAR_NARROW or BAR_WIDE; the note takes what is left
+#: (NOTE_MIN to NOTE_MAX).
 WIDTHS = {"Order": 9, "Workflow": 18, "Medusa": 9, "Age": 4, "Customer": 16, "Email": 26,
-          "Total": 14, "Note": 48}
+          "Total": 14}
+NOTE_MIN, NOTE_MAX = 24, 60
 BAR_NARROW, BAR_WIDE, WIDE_FROM = 9, 12, 140
+#: Each column is padded by one cell on either side; the vertical scrollbar takes two.
+PAD, SCROLLBAR = 2, 2
+
+
+def layout_for(width: int) -> tuple[tuple[str, ...], dict[str, int]]:
+    """The columns a terminal ``width`` wide shows, in display order, and their widths."""
+    bar = BAR_WIDE if width >= WIDE_FROM else BAR_NARROW
+    widths = dict(WIDTHS) | {s.label: bar for s in STAGES}
+    room = width - SCROLLBAR - sum(widths[name] + PAD for name in ALWAYS)
+    chosen: set[str] = set()
+    widths["Note"] = NOTE_MIN
+    for name in OPTIONAL:
+        if widths[name] + PAD > room:
+            break  # in order: a later column never takes the place of an earlier one
+        chosen.add(name)
+        room -= widths[name] + PAD
+    widths["Note"] = min(NOTE_MAX, NOTE_MIN + room)
+    columns = tuple(name for name in COLUMNS if name in ALWAYS or name in chosen)
+    return columns, {name: widths[name] for name in columns}
+
+
 #: Every visible row is redrawn this often (ages); rows with a running stage at every sync.
 #: A DataTable repaints every visible cell after any cell changes, so ages that tick each
 #: second would keep an idle console busy: they move in 5 s steps.
@@ -107,16 +135,17 @@ class OrdersTable(DataTable):
         self._aged: datetime | None = None
 
     def _add_columns(self) -> None:
-        self._bar = BAR_WIDE if self.app.size.width >= WIDE_FROM else BAR_NARROW
-        for name in COLUMNS:
-            self.add_column(name, key=name, width=WIDTHS.get(name, self._bar))
+        self.columns_shown, self._widths = layout_for(self.app.size.width)
+        self._bar = self._widths[STAGES[0].label]
+        self._picks = [COLUMNS.index(name) for name in self.columns_shown]
+        for name in self.columns_shown:
+            self.add_column(name, key=name, width=self._widths[name])
         self._cells: dict[str, tuple[object, ...]] = {}
         self._order: list[str] = []
 
     def fit(self) -> bool:
-        """Narrow or widen the stage bars for the terminal's width; True when the table was rebuilt."""
-        wanted = BAR_WIDE if self.app.size.width >= WIDE_FROM else BAR_NARROW
-        if wanted == self._bar:
+        """Choose the columns and their widths for the terminal's width; True when rebuilt."""
+        if layout_for(self.app.size.width) == (self.columns_shown, self._widths):
             return False
         self.clear(columns=True)
         self._add_columns()
@@ -124,6 +153,11 @@ class OrdersTable(DataTable):
         return True
 
     def cells(self, view: OrderView, now: datetime, facts: Facts) -> tuple[object, ...]:
+        """The row's cells, for the columns shown."""
+        every = self._all_cells(view, now, facts)
+        return tuple(every[n] for n in self._picks)
+
+    def _all_cells(self, view: OrderView, now: datetime, facts: Facts) -> tuple[object, ...]:
         workflow = view.workflow_status
         incident = view.order.id in facts.incidents
         style = "bold red" if incident else STATUS_STYLE.get(workflow, "")
@@ -217,7 +251,7 @@ class OrdersTable(DataTable):
         old = self._cells.get(order_id)
         if old is None:
             return
-        for column, before, after in zip(COLUMNS, old, new, strict=True):
+        for column, before, after in zip(self.columns_shown, old, new, strict=True):
             if str(before) != str(after) or getattr(before, "style", None) != getattr(after, "style", None) or (
                     isinstance(before, Text) and before.spans != after.spans):
                 self.update_cell(order_id, column, after)

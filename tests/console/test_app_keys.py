@@ -194,6 +194,24 @@ async def test_small_terminal_keeps_the_stages_and_status_in_view():
         assert right <= SMALL[0] - 2, "Order, the three stages and Workflow fit beside the scrollbar"
 
 
+async def test_the_table_has_only_the_columns_the_terminal_shows():
+    """A column scrolled out of view would still be drawn on every repaint: none is added."""
+    app = demo_app()
+    async with app.run_test(size=SMALL) as pilot:
+        for width, height, extra in ((80, 24, []), (120, 36, ["Age", "Note"]),
+                                     (200, 50, ["Age", "Customer", "Email", "Total", "Note"])):
+            await pilot.resize_terminal(width, height)
+            await pilot.pause(0.3)
+            table = _table(app)
+            keys = [column.key.value for column in table.ordered_columns]
+            assert keys == ["Order", "Payment", "Inventory", "Notify", "Workflow", "Medusa", *extra]
+            used = sum(column.get_render_width(table) for column in table.ordered_columns)
+            assert used <= width - 2, f"{used} columns of table at {width}: nothing to scroll to"
+            assert table.row_count == 10, "rebuilt with every row"
+        row = table.get_row("order_01JGDEMO0004")
+        assert "incident" in str(row[-1]), "the note says what is wrong"
+
+
 async def test_help_and_palette_list_every_key():
     app = demo_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -216,14 +234,20 @@ async def test_page_and_panel_keys_appear_where_they_apply():
     def footer_keys(app: MedcamApp) -> set[str]:
         return {key.key for key in app.screen.query_one(Footer).query("FooterKey")}
 
+    async def until(check, pilot) -> bool:
+        """The footer is composed again after the bindings change: wait for it (5 s at most)."""
+        for _ in range(100):
+            if check():
+                return True
+            await pilot.pause(0.05)
+        return check()
+
     app = demo_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        assert "t" in footer_keys(app), "at 80 columns the panels are tabs"
+        assert await until(lambda: "t" in footer_keys(app), pilot), "at 80 columns the panels are tabs"
         assert "left_square_bracket" not in footer_keys(app), "ten orders fit one page"
         await pilot.resize_terminal(160, 48)
-        await pilot.pause()
-        assert "t" not in footer_keys(app), "side by side: no tabs to switch"
+        assert await until(lambda: "t" not in footer_keys(app), pilot), "side by side: no tabs to switch"
     from console.events import OrderSeen
     from console.orders import OrderSummary
     from console.state import ConsoleState
@@ -235,8 +259,8 @@ async def test_page_and_panel_keys_appear_where_they_apply():
             currency="EUR", item_count=1, created_at=FROZEN_NOW.isoformat(), updated_at="")))
     app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.3)
-        assert {"left_square_bracket", "right_square_bracket"} <= footer_keys(app), "501 orders: two pages"
+        assert await until(lambda: {"left_square_bracket", "right_square_bracket"} <= footer_keys(app), pilot), \
+            "501 orders: two pages"
 
 
 async def test_read_only_hides_write_keys():
