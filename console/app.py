@@ -87,6 +87,7 @@ class MedcamApp(App[None]):
         self.paused = False
         self._touched: set[str] = set()  # rows whose marks changed since the last refresh
         self._held: set[str] = set()  # orders that changed while live updates were paused
+        self._heap_settled = False  # the heap is frozen once the first orders are drawn
 
     # ------------------------------------------------------------------ lifecycle
     def get_default_screen(self) -> MainScreen:
@@ -132,6 +133,9 @@ class MedcamApp(App[None]):
             screen.query_one(PulseBar).show(state, now, None if force else changed, paused=self.paused,
                                             marked=len(self.marked))
             self._retitle(screen, table)
+        if not self._heap_settled and table.row_count and self.runtime is not None:
+            self._heap_settled = True
+            self.call_after_refresh(self.runtime.heap.settle)  # after this frame is on screen
 
     def _retitle(self, screen: Screen, table: OrdersTable) -> None:
         query = self.order_query

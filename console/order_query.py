@@ -79,69 +79,66 @@ class Facts:
 
 
 class TextCache:
-    """The lower-cased text the filter searches, per order: the fixed fields while the order
-    object is the same, the changing ones until the order is reported changed (``forget``)."""
+    """The lower-cased text the filter searches, per order, kept while the order object is the
+    same and until the order is reported changed (``forget``): its stages, incident and drift
+    change without a new order object."""
 
     def __init__(self) -> None:
         self._texts: dict[str, tuple[OrderSummary, str]] = {}
-        self._changing: dict[str, str] = {}
+        self._unbuilt: set[str] = set()
 
-    def fixed(self, order: OrderSummary) -> str:
-        kept = self._texts.get(order.id)
-        if kept is not None and kept[0] is order:
+    def warm(self, state: ConsoleState, facts: Facts, budget: int) -> None:
+        """Build up to ``budget`` texts of orders that have none (new or changed ones)."""
+        if len(self._texts) + len(self._unbuilt) < len(state.orders):
+            self._unbuilt |= state.orders.keys() - self._texts.keys()  # orders not seen here yet
+        while self._unbuilt and budget > 0:
+            view = state.orders.get(self._unbuilt.pop())
+            if view is not None:
+                self.text(view, facts)
+                budget -= 1
+
+    def text(self, view: OrderView, facts: Facts) -> str:
+        kept = self._texts.get(view.order.id)
+        if kept is not None and kept[0] is view.order:
             return kept[1]
-        text = " ".join((order.id, order.label, str(order.display_id or ""), order.email, order.customer,
-                         order.status)).lower()
-        self._texts[order.id] = (order, text)
-        return text
-
-    def changing(self, view: OrderView, facts: Facts) -> str:
-        text = self._changing.get(view.order.id)
-        if text is None:
-            text = self._changing[view.order.id] = _changing_text(view, facts)
+        text = _searched_text(view, facts)
+        self._texts[view.order.id] = (view.order, text)
         return text
 
     def forget(self, order_ids: Iterable[str]) -> None:
-        """These orders changed (status, stage, incident, drift): their text is read again."""
+        """These orders changed (status, stage, incident, drift): their text is built again."""
         for order_id in order_ids:
-            self._changing.pop(order_id, None)
+            if self._texts.pop(order_id, None) is not None:
+                self._unbuilt.add(order_id)
 
     def clear(self) -> None:
-        self._changing.clear()
+        self._texts.clear()
+        self._unbuilt.clear()
 
 
-def _changing_text(view: OrderView, facts: Facts) -> str:
-    return " ".join((view.workflow_status, current_stage(view), view.note,
-                     facts.incidents.get(view.order.id, ""), drift_of(view))).lower()
+def _searched_text(view: OrderView, facts: Facts) -> str:
+    order = view.order
+    return " ".join((order.id, order.label, str(order.display_id or ""), order.email, order.customer,
+                     order.status, view.workflow_status, current_stage(view), view.note,
+                     facts.incidents.get(order.id, ""), drift_of(view))).lower()
+
+
+def _flagged(view: OrderView, word: str, facts: Facts) -> bool:
+    if word == "incident":
+        return view.order.id in facts.incidents
+    if word == "stuck":
+        return bool(view.stuck)
+    if word == "drift":
+        return bool(drift_of(view))
+    if word == "declined":
+        return "declined" in view.workflow_status
+    return view.order.id in facts.marked  # "marked"
 
 
 def matches(view: OrderView, words: tuple[str, ...], facts: Facts, cache: TextCache | None = None) -> bool:
-    """Every word must match: a flag word its condition, any other word some field's text."""
-    fixed: str | None = None
-    changing: str | None = None
-    cache = cache or TextCache()
-    for word in words:
-        if word == "incident":
-            ok = view.order.id in facts.incidents
-        elif word == "stuck":
-            ok = bool(view.stuck)
-        elif word == "drift":
-            ok = bool(drift_of(view))
-        elif word == "declined":
-            ok = "declined" in view.workflow_status
-        elif word == "marked":
-            ok = view.order.id in facts.marked
-        else:
-            if fixed is None:
-                fixed = cache.fixed(view.order)
-            ok = word in fixed
-            if not ok:  # the fields that change are looked at only when the fixed ones miss
-                if changing is None:
-                    changing = cache.changing(view, facts)
-                ok = word in changing
-        if not ok:
-            return False
-    return True
+    """Every word must match: a flag word its condition, any other word the order's text."""
+    text = (cache or TextCache()).text(view, facts)
+    return all(_flagged(view, word, facts) if word in FLAG_WORDS else word in text for word in words)
 
 
 #: Sort columns whose value never changes for an order once seen (no re-sort when only they change).
@@ -164,13 +161,47 @@ SORT_KEYS: dict[str, Callable[[OrderView], object]] = {
 }
 
 
+def narrows(before: OrderQuery, after: OrderQuery) -> bool:
+    """Whether every order ``after`` shows is one ``before`` showed: the text only grew at its
+    end (typing on, or the first key typed), no flag word on either side (a flag is a condition,
+    not text), same sort."""
+    if (before.sort, before.descending) != (after.sort, after.descending):
+        return False
+    if not after.text.lower().startswith(before.text.lower()):
+        return False
+    return not any(word in FLAG_WORDS for word in (*before.words, *after.words))
+
+
 def select(state: ConsoleState, query: OrderQuery, marked: Iterable[str] = (),
-           cache: TextCache | None = None) -> list[str]:
-    """Ids of every order the filter shows, in the chosen order (all pages)."""
+           cache: TextCache | None = None, among: Iterable[str] | None = None,
+           presorted: bool = False) -> list[str]:
+    """Ids of every order the filter shows, in the chosen order (all pages).
+
+    ``among``: look only at these orders (the ones a narrower query can still show);
+    ``presorted``: they are in the query's order already (filtering keeps it).
+    """
     facts = Facts.of(state, marked)
     words = query.words
-    views = [v for v in state.orders.values() if not words or matches(v, words, facts, cache)]
-    key = SORT_KEYS.get(query.sort, SORT_KEYS["Order"])
+    if among is None:
+        candidates: Iterable[OrderView] = state.orders.values()
+    else:
+        candidates = [state.orders[i] for i in among if i in state.orders]
+    cache = cache or TextCache()
+    views = list(candidates)
+    # Text words first, over one cached string per order (the common case, kept tight), then
+    # the flag words' conditions over what is left.
+    text = cache.text
+    for word in (w for w in words if w not in FLAG_WORDS):
+        views = [v for v in views if word in text(v, facts)]
+    for word in (w for w in words if w in FLAG_WORDS):
+        views = [v for v in views if _flagged(v, word, facts)]
+    if presorted:
+        return [v.order.id for v in views]
+    column = SORT_KEYS.get(query.sort, SORT_KEYS["Order"])
+
+    def key(view: OrderView) -> tuple[object, str]:
+        return column(view), view.order.id  # ties broken the same way whatever was looked at
+
     if query.sort == "Age":  # descending age = oldest created first
         views.sort(key=key, reverse=not query.descending)
     else:

@@ -25,7 +25,7 @@ from console.demo_orders import DemoOrderMaker
 from console.embedded import EmbeddedError, EmbeddedServices, Endpoints, running_endpoints
 from console.events import BackendStatus, ConsoleSetup, DemoFaults, OrderSeen
 from console.fulfillment import AutoStarter, FulfillmentService
-from console.heap import HeapSettler
+from console.heap import HeapSettler, tune_collector
 from console.incident_poller import IncidentPoller
 from console.metrics import FulfillmentMetrics, MetricsEndpoint
 from console.order_feed import OrderFeed
@@ -92,6 +92,7 @@ class ConsoleRuntime:
         self.bus.subscribe(self.store.record)
         self.stuck = StuckWatch(settings.stuck_min_s, settings.stuck_factor)
         self.heap = HeapSettler(lambda: len(self.state.orders))
+        tune_collector()
         self.bus.subscribe(self.stuck.observe)
         self.faults: FaultSwitch | None = None
         self.embedded: EmbeddedServices | None = None

@@ -8,7 +8,16 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from console.order_query import FIXED_SORTS, Facts, OrderQuery, TextCache, drift_of, page_of, select
+from console.order_query import (
+    FIXED_SORTS,
+    Facts,
+    OrderQuery,
+    TextCache,
+    drift_of,
+    narrows,
+    page_of,
+    select,
+)
 from console.state import ConsoleState, OrderView
 from console.widgets.stage_bar import stage_bar
 from protocol.timestamps import parse_timestamp
@@ -59,6 +68,8 @@ def layout_for(width: int) -> tuple[tuple[str, ...], dict[str, int]]:
     return columns, {name: widths[name] for name in columns}
 
 
+#: Filter texts built ahead per refresh (4 a second): 10,000 orders are ready in 2.5 s.
+WARM_PER_SYNC = 1000
 #: Every visible row is redrawn this often (ages); rows with a running stage at every sync.
 #: A DataTable repaints every visible cell after any cell changes, so ages that tick each
 #: second would keep an idle console busy: they move in 5 s steps.
@@ -129,7 +140,7 @@ class OrdersTable(DataTable):
         self._add_columns()
         self.shown: list[str] = []  # every order the filter shows, sorted (all pages)
         self.page = 0
-        self._key: tuple[object, ...] | None = None
+        self._key: tuple[OrderQuery, int] | None = None
         self._known = 0  # orders in the state at the last selection
         self._texts = TextCache()
         self._aged: datetime | None = None
@@ -183,7 +194,16 @@ class OrdersTable(DataTable):
         key = (query, len(marked))
         asked = key != self._key  # the operator changed filter, sort, page or marks
         if force or asked or self._reselect(state, changed, query):
-            self.shown = select(state, query, marked, self._texts)
+            among: list[str] | None = None
+            presorted = False
+            if (asked and not force and self._key is not None and len(state.orders) == self._known
+                    and narrows(self._key[0], query)):  # typing on: only what was shown, or changed
+                shown = set(self.shown)
+                extra = [i for i in changed if i not in shown and i in state.orders]
+                among = self.shown + extra
+                # A sort on what never changes keeps the shown orders in order.
+                presorted = not extra and query.sort in FIXED_SORTS
+            self.shown = select(state, query, marked, self._texts, among, presorted)
             self._key = key
             self._known = len(state.orders)
         page_ids, self.page = page_of(self.shown, query.page)
@@ -198,6 +218,9 @@ class OrdersTable(DataTable):
             view = state.orders.get(order_id)
             if view is not None:
                 self._update(order_id, self.cells(view, now, facts))
+        # The filter's texts are built ahead, a slice per refresh, so the first key typed
+        # into the filter does not build 10,000 of them.
+        self._texts.warm(state, facts, WARM_PER_SYNC)
 
     def _reselect(self, state: ConsoleState, changed: set[str], query: OrderQuery) -> bool:
         """Whether the selection can have changed: new orders, or changed ones under a filter

@@ -392,3 +392,25 @@ async def test_the_filter_sees_an_order_change_after_its_text_was_cached():
             metadata={"workflow_status": "inventory_reserved", "workflow_instance": "42"})))
         await pilot.pause(0.4)
         assert _table(app).shown == ["order_00003"]
+
+
+async def test_typing_on_in_the_filter_still_finds_an_order_that_changed_meanwhile():
+    """Typing on looks only at the orders shown before, and at every order that changed."""
+    from console.events import OrderSeen
+    from console.orders import OrderSummary
+    from console.state import ConsoleState
+
+    state = ConsoleState()
+    _arrive(state, range(1, 6))
+    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"inv")
+        await pilot.pause()
+        assert _table(app).shown == []
+        state.apply(OrderSeen(at=FROZEN_NOW, order=OrderSummary(
+            id="order_00004", display_id=4, status="pending", email="a@b", customer="A B", total=1.0,
+            currency="EUR", item_count=1, created_at=FROZEN_NOW.isoformat(), updated_at="later",
+            metadata={"workflow_status": "inventory_reserved", "workflow_instance": "42"})))
+        await pilot.press(*"ento")
+        await pilot.pause(0.3)
+        assert _table(app).shown == ["order_00004"]

@@ -22,3 +22,15 @@ def test_freezes_at_the_first_mark_then_only_after_growth():
         assert settler.settle_if_grown() and settler.freezes == 2
     finally:
         gc.unfreeze()  # leave the test process as it was
+
+
+def test_the_console_runs_the_collector_less_often():
+    from console.heap import THRESHOLDS, tune_collector
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)  # Python's default
+        tune_collector()
+        assert gc.get_threshold() == THRESHOLDS and THRESHOLDS[0] > 700
+    finally:
+        gc.set_threshold(*before)

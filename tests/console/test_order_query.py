@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from console.events import IncidentRaised, JobActivated, OrderSeen, OrderStuck
-from console.order_query import OrderQuery, page_of, select
+from console.order_query import OrderQuery, narrows, page_of, select
 from console.orders import OrderSummary
 from console.state import ConsoleState
 
@@ -95,3 +95,23 @@ def test_pages_are_bounded_and_clamped():
     page, number = page_of(ids, 9, size=500)
     assert number == 2, "past the end shows the last page"
     assert page_of([], 3, size=500) == ([], 0)
+
+
+def test_typing_on_narrows_only_when_no_flag_word_is_involved():
+    q = OrderQuery()
+    assert narrows(q.with_text("ma"), q.with_text("may"))
+    assert narrows(q.with_text("ma"), q.with_text("ma iyer"))
+    assert not narrows(q.with_text("may"), q.with_text("ma")), "deleting widens"
+    assert narrows(q, q.with_text("m")), "no filter showed every order"
+    assert not narrows(q.with_text("stuc"), q.with_text("stuck")), "a word turned into a flag"
+    assert not narrows(q.with_text("stuck"), q.with_text("stuckx"))
+    assert not narrows(q.with_text("ma"), q.with_text("may").sorted_by("Total")), "another sort"
+
+
+def test_a_narrowed_selection_equals_a_full_one():
+    state = _state()
+    for before, after in (("", "e"), ("e", "ex"), ("ann", "ann lee"), ("pay", "payment_v")):
+        wide = select(state, OrderQuery(text=before))
+        full = select(state, OrderQuery(text=after))
+        assert select(state, OrderQuery(text=after), among=wide) == full
+        assert select(state, OrderQuery(text=after), among=wide, presorted=True) == full, "filtering keeps order"
