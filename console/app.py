@@ -88,6 +88,7 @@ class MedcamApp(App[None]):
         self._touched: set[str] = set()  # rows whose marks changed since the last refresh
         self._held: set[str] = set()  # orders that changed while live updates were paused
         self._heap_settled = False  # the heap is frozen once the first orders are drawn
+        self._drawn: tuple[object, ...] = ()  # what the last refresh drew from
 
     # ------------------------------------------------------------------ lifecycle
     def get_default_screen(self) -> MainScreen:
@@ -120,6 +121,12 @@ class MedcamApp(App[None]):
             self._held |= state.take_dirty()
             screen.query_one(PulseBar).show(state, now, self._held, paused=True, marked=len(self.marked))
             return
+        # Nothing new, nothing moving, the same second and the same view: nothing to draw (an
+        # idle console passes here three times out of four).
+        drawn = (state.version, self.order_query, len(self.marked), int(now.timestamp()))
+        if not force and drawn == self._drawn and not (state.running or self._touched or self._held):
+            return
+        self._drawn = drawn
         changed = state.take_dirty() | self._touched | self._held
         self._held = set()
         self._touched = set()

@@ -33,8 +33,8 @@ class HeapSettler:
     A full collection walks every tracked object; with 10,000 orders that is a pause of
     about 180 ms on this machine, which lands on a keypress sooner or later. Frozen objects
     are skipped by later collections (reference counting still frees them). The orders a
-    console holds live as long as the console, so freezing them loses nothing; what a frozen
-    object drops later is still freed unless it sits in a reference cycle.
+    console holds live as long as the console, so freezing them loses nothing; frozen garbage
+    in a reference cycle waits for the next settle, which unfreezes and collects everything.
     """
 
     def __init__(self, count: Callable[[], int], *, first_at: int = FIRST_AT, growth: float = GROWTH) -> None:
@@ -56,6 +56,7 @@ class HeapSettler:
         its widgets and render caches are long-lived too)."""
         held = self._count() if held is None else held
         started = time.perf_counter()
+        gc.unfreeze()  # what an earlier freeze kept and has since become garbage goes now
         gc.collect()
         gc.freeze()
         self.freezes += 1

@@ -248,16 +248,7 @@ async def test_page_and_panel_keys_appear_where_they_apply():
         assert "left_square_bracket" not in footer_keys(app), "ten orders fit one page"
         await pilot.resize_terminal(160, 48)
         assert await until(lambda: "t" not in footer_keys(app), pilot), "side by side: no tabs to switch"
-    from console.events import OrderSeen
-    from console.orders import OrderSummary
-    from console.state import ConsoleState
-
-    state = ConsoleState()
-    for n in range(1, 502):
-        state.apply(OrderSeen(at=FROZEN_NOW, order=OrderSummary(
-            id=f"order_{n:05d}", display_id=n, status="pending", email="a@b", customer="A B", total=1.0,
-            currency="EUR", item_count=1, created_at=FROZEN_NOW.isoformat(), updated_at="")))
-    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    state, app = _live_app(range(1, 502))
     async with app.run_test(size=SIZE) as pilot:
         assert await until(lambda: {"left_square_bracket", "right_square_bracket"} <= footer_keys(app), pilot), \
             "501 orders: two pages"
@@ -277,16 +268,7 @@ async def test_read_only_hides_write_keys():
 
 
 async def test_pages_bound_the_rows_handed_to_the_table():
-    from console.events import OrderSeen
-    from console.orders import OrderSummary
-    from console.state import ConsoleState
-
-    state = ConsoleState()
-    for n in range(1, 1201):
-        state.apply(OrderSeen(at=FROZEN_NOW, order=OrderSummary(
-            id=f"order_{n:05d}", display_id=n, status="pending", email="a@b", customer="A B", total=1.0,
-            currency="EUR", item_count=1, created_at=FROZEN_NOW.isoformat(), updated_at="")))
-    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    state, app = _live_app(range(1, 1201))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         table = _table(app)
@@ -336,11 +318,7 @@ def _arrive(state, numbers) -> None:
 async def test_a_cursor_on_the_first_row_follows_new_orders_in():
     """Found by hand with 1,000 demo orders: the cursor kept to the first order it was on, so the
     view slid down with it and the newest orders were above the screen."""
-    from console.state import ConsoleState
-
-    state = ConsoleState()
-    _arrive(state, range(1, 4))
-    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    state, app = _live_app(range(1, 4))
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         table = _table(app)
@@ -353,11 +331,7 @@ async def test_a_cursor_on_the_first_row_follows_new_orders_in():
 
 
 async def test_a_cursor_below_the_first_row_stays_on_its_order_and_home_end_move_it():
-    from console.state import ConsoleState
-
-    state = ConsoleState()
-    _arrive(state, range(1, 21))
-    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    state, app = _live_app(range(1, 21))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         table = _table(app)
@@ -377,11 +351,7 @@ async def test_the_filter_sees_an_order_change_after_its_text_was_cached():
     """The filter keeps each order's searched text until the order changes: a change must show."""
     from console.events import OrderSeen
     from console.orders import OrderSummary
-    from console.state import ConsoleState
-
-    state = ConsoleState()
-    _arrive(state, range(1, 6))
-    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    state, app = _live_app(range(1, 6))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("slash", *"reserved", "enter")
         await pilot.pause()
@@ -398,11 +368,7 @@ async def test_typing_on_in_the_filter_still_finds_an_order_that_changed_meanwhi
     """Typing on looks only at the orders shown before, and at every order that changed."""
     from console.events import OrderSeen
     from console.orders import OrderSummary
-    from console.state import ConsoleState
-
-    state = ConsoleState()
-    _arrive(state, range(1, 6))
-    app = MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+    state, app = _live_app(range(1, 6))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("slash", *"inv")
         await pilot.pause()
@@ -414,3 +380,12 @@ async def test_typing_on_in_the_filter_still_finds_an_order_that_changed_meanwhi
         await pilot.press(*"ento")
         await pilot.pause(0.3)
         assert _table(app).shown == ["order_00004"]
+
+
+def _live_app(numbers):
+    """A state holding orders #numbers, and the app over it (no backends)."""
+    from console.state import ConsoleState
+
+    state = ConsoleState()
+    _arrive(state, numbers)
+    return state, MedcamApp(state=state, clock=lambda: FROZEN_NOW)

@@ -118,7 +118,7 @@ async def test_read_only_hides_and_refuses_write_actions(tmp_path, backends):
             await _drawn(pilot, lambda: _cell(app, seen[0].order.id, "Order") is not None)
             enabled = {active.binding.action for active in app.screen.active_bindings.values() if active.enabled}
             assert {"start", "retry", "cancel", "new_order", "bulk_retry", "bulk_cancel", "shop_down"}.isdisjoint(enabled)
-            assert {"help", "quit", "filter", "mark", "audit_log", "pause"} <= enabled
+            assert {"app.help", "quit", "filter", "mark", "audit_log", "pause"} <= enabled
             await pilot.press("s", "n", "c", "R", "C", "F")
             # Keys are handled in order: once help (pressed after them) is up, they were all handled.
             await pilot.press("question_mark")
