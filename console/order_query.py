@@ -103,6 +103,7 @@ class TextCache:
             return kept[1]
         text = _searched_text(view, facts)
         self._texts[view.order.id] = (view.order, text)
+        self._unbuilt.discard(view.order.id)  # built on demand before its turn came
         return text
 
     def forget(self, order_ids: Iterable[str]) -> None:
@@ -183,11 +184,10 @@ def select(state: ConsoleState, query: OrderQuery, marked: Iterable[str] = (),
     facts = Facts.of(state, marked)
     words = query.words
     if among is None:
-        candidates: Iterable[OrderView] = state.orders.values()
+        views = list(state.orders.values())
     else:
-        candidates = [state.orders[i] for i in among if i in state.orders]
+        views = [state.orders[i] for i in among if i in state.orders]
     cache = cache or TextCache()
-    views = list(candidates)
     # Text words first, over one cached string per order (the common case, kept tight), then
     # the flag words' conditions over what is left.
     text = cache.text

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label
 
-from console.order_query import PAGE_SIZE, SORT_KEYS
+from console.order_query import SORT_KEYS
 from console.widgets.callbacks_panel import CallbacksPanel
 from console.widgets.event_log import EventLog
 from console.widgets.filter_bar import FilterBar
@@ -113,8 +113,8 @@ class MainScreen(Screen):
             return isinstance(self.focused, OrdersTable)
         if action in WRITE_ACTIONS and app.read_only:
             return False
-        if action == "page":  # only when there is more than one page
-            return self.ready and len(self.query_one(OrdersTable).shown) > PAGE_SIZE
+        if action == "page":  # only when there is more than one page (the app keeps `paged`)
+            return self.paged
         if action == "next_panel":  # only when the panels are tabs
             return self.ready and self.query_one(PanelTabs).has_class("tabbed")
         if action == "shop_down":
