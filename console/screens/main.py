@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import Footer, Label
 
 from console.order_query import SORT_KEYS
 from console.widgets.callbacks_panel import CallbacksPanel
@@ -140,10 +140,9 @@ class MainScreen(Screen):
             self.app.set_filter("")
         self.set_focus(self.query_one(OrdersTable))
 
-    @on(DataTable.HeaderSelected, "#orders")
-    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        column = str(event.column_key.value)
-        column = {"Payment": "Progress", "Inventory": "Progress", "Notify": "Progress", "!": "Order"}.get(column, column)
+    @on(OrdersTable.HeaderClicked, "#orders")
+    def _header_clicked(self, event: OrdersTable.HeaderClicked) -> None:
+        column = {"Payment": "Progress", "Inventory": "Progress", "Notify": "Progress"}.get(event.column, event.column)
         if column in SORT_KEYS:
             self.app.set_sort(column)
 
@@ -206,11 +205,11 @@ class MainScreen(Screen):
     def action_audit_log(self) -> None:
         self.app.open_audit_log()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(OrdersTable.RowChosen, "#orders")
+    def _row_chosen(self, event: OrdersTable.RowChosen) -> None:
         """A click on the selected row opens it too."""
-        if isinstance(event.data_table, OrdersTable):
-            event.stop()
-            self.action_order_detail()
+        event.stop()
+        self.action_order_detail()
 
     def action_order_detail(self) -> None:
         order_id = self.query_one(OrdersTable).selected_order_id

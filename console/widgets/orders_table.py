@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
-from textual.binding import Binding
-from textual.widgets import DataTable
 
 from console.order_query import (
     FIXED_SORTS,
@@ -19,6 +17,7 @@ from console.order_query import (
     select,
 )
 from console.state import ConsoleState, OrderView
+from console.widgets.row_table import Cell, RowTable
 from console.widgets.stage_bar import stage_bar
 from protocol.timestamps import parse_timestamp
 from workers.stages import STAGES
@@ -70,9 +69,8 @@ def layout_for(width: int) -> tuple[tuple[str, ...], dict[str, int]]:
 
 #: Filter texts built ahead per refresh (4 a second): 10,000 orders are ready in 2.5 s.
 WARM_PER_SYNC = 1000
-#: Every visible row is redrawn this often (ages); rows with a running stage at every sync.
-#: A DataTable repaints every visible cell after any cell changes, so ages that tick each
-#: second would keep an idle console busy: they move in 5 s steps.
+#: Every visible row's cells are rebuilt this often (ages); rows with a running stage at every
+#: sync. Only rows that then draw differently are repainted; ages move in 5 s steps.
 AGE_EVERY_S = 5.0
 
 
@@ -121,54 +119,42 @@ def note(view: OrderView, facts: Facts) -> Text:
     return Text(view.note[:80], style="red" if view.note else "")
 
 
-class OrdersTable(DataTable):
+class OrdersTable(RowTable):
     """One page of the filtered, sorted orders. ``sync`` touches only what changed.
 
     The cursor stays on the order it is on while rows come and go, except on the first row:
     there it stays on the first row, so a table sorted newest first follows new orders.
     """
 
-    BINDINGS = [
-        Binding("home", "scroll_top", "First row", id="first-row", show=False),
-        Binding("end", "scroll_bottom", "Last row", id="last-row", show=False),
-    ]
-
     def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
-        self._bar = 0
-        self._add_columns()
         self.shown: list[str] = []  # every order the filter shows, sorted (all pages)
         self.page = 0
         self._key: tuple[OrderQuery, int] | None = None
         self._known = 0  # orders in the state at the last selection
         self._texts = TextCache()
         self._aged: datetime | None = None
+        self._add_columns()
 
     def _add_columns(self) -> None:
-        self.columns_shown, self._widths = layout_for(self.app.size.width)
-        self._bar = self._widths[STAGES[0].label]
+        self.columns_shown, widths = layout_for(self.app.size.width)
+        self._bar = widths[STAGES[0].label]
         self._picks = [COLUMNS.index(name) for name in self.columns_shown]
-        for name in self.columns_shown:
-            self.add_column(name, key=name, width=self._widths[name])
-        self._cells: dict[str, tuple[object, ...]] = {}
-        self._order: list[str] = []
+        self.set_columns(self.columns_shown, widths, right=("Total",))
 
     def fit(self) -> bool:
         """Choose the columns and their widths for the terminal's width; True when rebuilt."""
         if layout_for(self.app.size.width) == (self.columns_shown, self._widths):
             return False
-        self.clear(columns=True)
         self._add_columns()
         self._key = None
         return True
 
-    def cells(self, view: OrderView, now: datetime, facts: Facts) -> tuple[object, ...]:
+    def cells(self, view: OrderView, now: datetime, facts: Facts) -> tuple[Cell, ...]:
         """The row's cells, for the columns shown."""
         every = self._all_cells(view, now, facts)
         return tuple(every[n] for n in self._picks)
 
-    def _all_cells(self, view: OrderView, now: datetime, facts: Facts) -> tuple[object, ...]:
+    def _all_cells(self, view: OrderView, now: datetime, facts: Facts) -> tuple[Cell, ...]:
         workflow = view.workflow_status
         incident = view.order.id in facts.incidents
         style = "bold red" if incident else STATUS_STYLE.get(workflow, "")
@@ -180,7 +166,7 @@ class OrdersTable(DataTable):
             age(view.order.created_at, now),
             view.order.customer[:16],
             view.order.email[:26],
-            Text(_money(view), justify="right"),
+            _money(view),
             note(view, facts),
         )
 
@@ -207,9 +193,9 @@ class OrdersTable(DataTable):
             self._key = key
             self._known = len(state.orders)
         page_ids, self.page = page_of(self.shown, query.page)
-        if page_ids != self._order:
+        if page_ids != self._keys:
             self._restructure(state, page_ids, now, facts, follow_top=not asked)
-        dirty = set(self._cells) if force else changed & set(self._cells)
+        dirty = set(self._rows) if force else changed & set(self._rows)
         every = self._aged is None or (now - self._aged).total_seconds() >= AGE_EVERY_S
         if every:
             self._aged = now
@@ -217,7 +203,7 @@ class OrdersTable(DataTable):
         for order_id in dirty:
             view = state.orders.get(order_id)
             if view is not None:
-                self._update(order_id, self.cells(view, now, facts))
+                self.update_row(order_id, self.cells(view, now, facts))
         # The filter's texts are built ahead, a slice per refresh, so the first key typed
         # into the filter does not build 10,000 of them.
         self._texts.warm(state, facts, WARM_PER_SYNC)
@@ -235,57 +221,21 @@ class OrdersTable(DataTable):
         by the operator's filter or sort), so a cursor on the first row stays there."""
         selected = self.selected_order_id
         on_top = follow_top and self.cursor_row == 0
-        wanted = set(page_ids)
-        leaving = [k for k in self._order if k not in wanted]
-        if len(leaving) > len(self._order) // 2:
-            # Most rows go (a new filter, another page): one clear beats removing them one by one.
-            self.clear()
-            self._cells.clear()
-            self._order = []
-            leaving = []
-        for order_id in leaving:
-            self.remove_row(order_id)
-            del self._cells[order_id]
-        for order_id in page_ids:
-            if order_id not in self._cells:
-                cells = self.cells(state.orders[order_id], now, facts)
-                self.add_row(*cells, key=order_id)
-                self._cells[order_id] = cells
-        if [k for k in self._order if k in wanted] + [k for k in page_ids if k not in self._order] != page_ids:
-            rank = {str(self._cells[k][0]): n for n, k in enumerate(page_ids)}
-            self.sort("Order", key=lambda label: rank.get(str(label), len(rank)))
-        self._order = page_ids
+        arriving = {k: self.cells(state.orders[k], now, facts) for k in page_ids if k not in self._rows}
+        self.set_rows(page_ids, arriving)
         if on_top:
-            self.move_cursor(row=0, animate=False, scroll=True)
-        elif selected in wanted:
-            self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=False)
+            self.move_cursor(0)
+        elif selected in self._index:
+            self.move_cursor(self._index[selected], scroll=False)
 
     def _visible(self, state: ConsoleState, every: bool) -> set[str]:
         """Rows on screen whose bars move (or, with ``every``, all of them: ages move too).
         Rows off screen catch up when they change or scroll into view at the next ``every``."""
-        first = int(self.scroll_y)
-        rows = self.ordered_rows[first:first + self.size.height + 1]
-        keys = [row.key.value for row in rows if row.key.value is not None]
+        keys = self.visible_keys()
         if every:
             return {k for k in keys if k in state.orders}
         return {k for k in keys if k in state.running}  # kept by the state as events arrive
 
-    def _update(self, order_id: str, new: tuple[object, ...]) -> None:
-        old = self._cells.get(order_id)
-        if old is None:
-            return
-        for column, before, after in zip(self.columns_shown, old, new, strict=True):
-            if str(before) != str(after) or getattr(before, "style", None) != getattr(after, "style", None) or (
-                    isinstance(before, Text) and before.spans != after.spans):
-                self.update_cell(order_id, column, after)
-        self._cells[order_id] = new
-
     @property
     def selected_order_id(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        try:
-            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        except Exception:
-            return None
-        return row_key.value
+        return self.cursor_key

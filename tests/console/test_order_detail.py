@@ -17,7 +17,7 @@ async def select(pilot, order_id: str) -> None:
     """Put the orders table's cursor on ``order_id`` (wherever sorting put its row)."""
     await pilot.pause()
     table = pilot.app.screen.query_one(OrdersTable)
-    table.move_cursor(row=table.get_row_index(order_id), animate=False)
+    table.move_cursor(table.get_row_index(order_id))
     await pilot.pause()
 
 
