@@ -133,6 +133,7 @@ class OrdersTable(RowTable):
         self._known = 0  # orders in the state at the last selection
         self._texts = TextCache()
         self._aged: datetime | None = None
+        self._in_view: set[str] = set()  # the rows on screen at the last sync
         self._add_columns()
 
     def _add_columns(self) -> None:
@@ -230,11 +231,13 @@ class OrdersTable(RowTable):
 
     def _visible(self, state: ConsoleState, every: bool) -> set[str]:
         """Rows on screen whose bars move (or, with ``every``, all of them: ages move too).
-        Rows off screen catch up when they change or scroll into view at the next ``every``."""
+        Rows off screen catch up when they change or at the first sync after they scroll into view."""
         keys = self.visible_keys()
+        came_into_view, self._in_view = set(keys) - self._in_view, set(keys)
         if every:
             return {k for k in keys if k in state.orders}
-        return {k for k in keys if k in state.running}  # kept by the state as events arrive
+        # Rows that scrolled into view catch up on their ages now; bars move at every sync.
+        return {k for k in keys if k in state.running or (k in came_into_view and k in state.orders)}
 
     @property
     def selected_order_id(self) -> str | None:

@@ -386,3 +386,27 @@ def _live_app(numbers):
     state = ConsoleState()
     _arrive(state, numbers)
     return state, MedcamApp(state=state, clock=lambda: FROZEN_NOW)
+
+
+async def test_rows_scrolled_into_view_show_their_age_at_the_next_refresh():
+    """Ages of rows off screen are not kept up; a row that scrolls in catches up at once."""
+    from datetime import timedelta
+
+    now = [FROZEN_NOW]
+    state, _ = _live_app(range(1, 201))
+    app = MedcamApp(state=state, clock=lambda: now[0])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = _table(app)
+        now[0] = FROZEN_NOW + timedelta(minutes=7)
+        app.refresh_panels()  # the ages step: every row on screen is rebuilt
+        await pilot.pause()
+        assert str(table.get_cell(table.row_keys[0], "Age")) == "7m"
+        below = table.row_keys[120]
+        assert str(table.get_cell(below, "Age")) == "0s", "off screen: left as it was"
+        now[0] += timedelta(seconds=1)  # inside the 5 s step: only moving or new rows
+        table.move_cursor(120)
+        await pilot.pause()
+        app.refresh_panels()
+        await pilot.pause()
+        assert str(table.get_cell(below, "Age")) == "7m"
