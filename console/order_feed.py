@@ -11,15 +11,19 @@ from typing import Any
 
 from console.bus import EventBus
 from console.clients.errors import BackendError
-from console.clients.medusa import MedusaAdmin
+from console.clients.medusa import ORDER_FIELDS, MedusaAdmin
 from console.events import BackendStatus, OrderSeen
 from console.orders import OrderSummary
 from protocol.timestamps import format_iso, parse_timestamp
 
 log = logging.getLogger(__name__)
 
-#: Orders per keyset page.
+#: Orders per keyset page (and the most ids one full read of a sweep names).
 PAGE = 100
+#: Orders per keyset page of the sweep's lean listing (four fields an order).
+SWEEP_PAGE = 500
+#: What the sweep lists of each unfinished order: enough to tell whether it changed.
+SWEEP_FIELDS = "id,status,created_at,updated_at"
 #: The largest page asked for when one timestamp holds more orders than a page.
 MAX_PAGE = 1000
 #: How many of the newest orders the first load shows besides every unfinished one.
@@ -45,8 +49,16 @@ class OrderFeed:
     rows that change while they are paged move ahead of the cursor instead of shifting an
     offset. Every poll starts ``OVERLAP_S`` before the newest change seen; what was already
     published (same id and ``updated_at``) is skipped. The first load reads the newest
-    ``RECENT`` orders and every unfinished one; a sweep every ``sweep_interval_s`` lists
-    every unfinished order again (keyset on ``created_at``, which never changes).
+    ``RECENT`` orders and every unfinished one in full.
+
+    A sweep every ``sweep_interval_s`` lists every unfinished order again (keyset on
+    ``created_at``, which never changes), but lean: id, status, created_at and updated_at
+    only. It reads in full (by id) just the orders never read or whose ``updated_at`` or
+    status differs from the version read last, publishes those, and hands the auto-starter
+    the freshest summary of every unfinished order (an unchanged one's from memory). That is
+    enough: every write to an order moves its ``updated_at``, and the change polls read every
+    change in full anyway; the sweep is the safety net for the auto-starter, which must look
+    at each unfinished order again (a claim expires without the order changing).
 
     Once a poll that started ``OVERLAP_S`` after the newest change was first seen has read the
     overlap in full, every transaction older than that change has committed and been read:
@@ -82,6 +94,8 @@ class OrderFeed:
         self._loaded = False
         #: order id -> fingerprint of the version last published.
         self._seen: dict[str, str] = {}
+        #: order id -> the order as last read in full (what a sweep hands on unchanged).
+        self._latest: dict[str, OrderSummary] = {}
         self._wake = asyncio.Event()
         self._healthy: bool | None = None
         self.sweeps = 0
@@ -116,15 +130,47 @@ class OrderFeed:
         Returns how many unfinished orders there are. The sweep never moves the change
         cursor: it reads only unfinished orders, so changes to others are left to the polls.
         """
-        count = 0
-        async for page in self._pages("created_at", None, statuses=UNFINISHED_STATUSES):
-            self._publish(page)
-            count += len(page)
+        listed: set[str] = set()
+        pages = self._pages("created_at", None, statuses=UNFINISHED_STATUSES,
+                            fields=SWEEP_FIELDS, page=SWEEP_PAGE)
+        async for page in pages:
+            rows = [row for row in page if str(row["id"]) not in listed]  # pages share their boundary
+            listed.update(str(row["id"]) for row in rows)
+            current = await self._read_changed(rows)
             if self._on_unfinished is not None:
-                for data in page:
-                    self._on_unfinished(OrderSummary.from_medusa(data))
+                for order in current:
+                    self._on_unfinished(order)
         self.sweeps += 1
-        return count
+        return len(listed)
+
+    async def _read_changed(self, rows: list[dict[str, Any]]) -> list[OrderSummary]:
+        """The freshest summary of each lean row's order: read in full (and published) when
+        never read or changed since, else as last read; an order gone from the full read (no
+        longer unfinished) is left out."""
+        order_ids = [str(row["id"]) for row in rows]
+        changed = [order_id for order_id, row in zip(order_ids, rows, strict=True) if self._changed(row)]
+        wanted, fresh = set(changed), set()
+        for start in range(0, len(changed), PAGE):
+            ids = tuple(changed[start:start + PAGE])
+            full, _ = await self._medusa.list_orders(
+                limit=len(ids), order="created_at", statuses=UNFINISHED_STATUSES, ids=ids
+            )
+            full = [data for data in full if str(data.get("id")) in wanted]
+            self._publish(full)
+            fresh.update(str(data["id"]) for data in full)
+        return [
+            self._latest[order_id] for order_id in order_ids
+            if (order_id in fresh if order_id in wanted else order_id in self._latest)
+        ]
+
+    def _changed(self, row: dict[str, Any]) -> bool:
+        """Whether a lean row's order was never read in full, or changed since it last was."""
+        last = self._latest.get(str(row["id"]))
+        return (
+            last is None
+            or last.updated_at != str(row.get("updated_at") or "")
+            or last.status != str(row.get("status") or "pending")
+        )
 
     async def _first_load(self) -> int:
         # The newest change before anything is read: every later change is at or after it.
@@ -141,25 +187,34 @@ class OrderFeed:
         return published
 
     async def _pages(
-        self, field: str, since: datetime | None, *, statuses: tuple[str, ...] = ()
+        self,
+        field: str,
+        since: datetime | None,
+        *,
+        statuses: tuple[str, ...] = (),
+        fields: str = ORDER_FIELDS,
+        page: int = PAGE,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Every order with ``field`` >= ``since`` (all when None), ascending, in keyset pages.
+        """Every order with ``field`` >= ``since`` (all when None), ascending, in keyset pages
+        of ``page`` orders with ``fields`` (Medusa's selection; ``field`` must be among them).
 
         The next page starts at the last row's ``field`` (inclusive, so rows sharing it are
         read again; publishing skips what it has seen); when one value fills a whole page the
-        page is read again, larger, until it holds them all.
+        page is read again, larger (up to ``MAX_PAGE``), until it holds them all.
         """
         bound = since
-        limit = PAGE
+        limit = page
         while True:
             kwargs = {_SINCE[field]: format_iso(bound) if bound is not None else None}
-            page, _ = await self._medusa.list_orders(limit=limit, order=field, statuses=statuses, **kwargs)
-            yield sorted(page, key=lambda d: (str(d.get(field) or ""), str(d.get("id"))))
-            if len(page) < limit:
+            rows, _ = await self._medusa.list_orders(
+                limit=limit, order=field, statuses=statuses, fields=fields, **kwargs
+            )
+            yield sorted(rows, key=lambda d: (str(d.get(field) or ""), str(d.get("id"))))
+            if len(rows) < limit:
                 return
-            last = _moment(page[-1].get(field))
+            last = _moment(rows[-1].get(field))
             if last is None:
-                log.warning("order %s has no %s; the rest of this scan is left to the next", page[-1].get("id"), field)
+                log.warning("order %s has no %s; the rest of this scan is left to the next", rows[-1].get("id"), field)
                 return
             if bound is not None and last <= bound:
                 if limit >= MAX_PAGE:
@@ -168,7 +223,7 @@ class OrderFeed:
                     return
                 limit = min(limit * 2, MAX_PAGE)
                 continue
-            bound, limit = last, PAGE
+            bound, limit = last, page
 
     def _publish(self, rows: list[dict[str, Any]], *, advance: bool = False) -> int:
         """Publish the orders not published in this version; ``advance`` moves the change
@@ -180,6 +235,7 @@ class OrderFeed:
             if advance and moment is not None and (self._cursor is None or moment > self._cursor):
                 self._cursor = moment
                 self._cursor_moved_at = self._monotonic()
+            self._latest[order.id] = order
             mark = _fingerprint(order)
             if self._seen.get(order.id) == mark:
                 continue

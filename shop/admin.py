@@ -26,7 +26,15 @@ from .queries import (
 )
 from .repository import OrderRecord, ShopRepository
 from .requestbody import ADMIN, BodyError, Wording, read_model
-from .shapes import customer_view, order_view, product_view, region_view
+from .shapes import (
+    ORDER_FIELD_NAMES,
+    customer_view,
+    order_fields_view,
+    order_needs_items,
+    order_view,
+    product_view,
+    region_view,
+)
 
 Handler = Callable[[Request], Awaitable[Response]]
 M = TypeVar("M", bound=BaseModel)
@@ -62,6 +70,16 @@ def _order(record: OrderRecord) -> dict:
     return order_view(record.row, record.items)
 
 
+def _known_fields(fields: tuple[str, ...]) -> tuple[str, ...]:
+    """``fields`` if each is a top-level order field, else a 400 naming the others."""
+    unknown = [name for name in fields if name not in ORDER_FIELD_NAMES]
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        verb = "is not an order field" if len(unknown) == 1 else "are not order fields"
+        raise InvalidData(f"Invalid fields: {names} {verb} (an order has {', '.join(ORDER_FIELD_NAMES)})")
+    return fields
+
+
 def admin_router(repository: ShopRepository, faults: DemoFaults, guards: Guards) -> APIRouter:
     """The ``/admin`` routes bound to ``repository``; ``faults`` may decline converted orders."""
     router = shop_router()
@@ -82,8 +100,10 @@ def admin_router(repository: ShopRepository, faults: DemoFaults, guards: Guards)
         parameters=query_parameters(OrderListQuery)))
     async def list_orders(request: Request) -> Response:
         query = parse_order_query(request.query_params.multi_items())
-        records, count = repository.list_orders(query)
-        return _page_body("orders", [_order(r) for r in records], count, query.page)
+        fields = _known_fields(query.fields)
+        records, count = repository.list_orders(query, items=order_needs_items(fields))
+        views = [order_fields_view(r.row, r.items, fields) for r in records]
+        return _page_body("orders", views, count, query.page)
 
     @route("/admin/orders/{order_id}", "GET", **admin_operation(
         guards, "Retrieve an order", answers.OrderEnvelope, parameters=order_id + detail))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .queries import ORDER_STATUSES
 
@@ -164,6 +164,18 @@ class Order(_Shape):
     updated_at: Time
 
 
+#: An order in the list when ``fields`` names plain fields: ``id`` and those fields only.
+OrderFields = create_model(
+    "OrderFields",
+    __base__=_Shape,
+    __doc__="An order with only the fields asked for (a plain fields list): id and those.",
+    **{
+        name: (info.annotation, ... if name == "id" else Field(None, description=info.description))
+        for name, info in Order.model_fields.items()
+    },
+)
+
+
 class Country(_Shape):
     iso_2: str
     iso_3: str
@@ -231,7 +243,7 @@ Count = Annotated[int, Field(ge=0)]
 
 
 class OrderList(_Shape):
-    orders: list[Order]
+    orders: list[Order | OrderFields]  # type: ignore[valid-type]
     count: Count
     offset: Count
     limit: Count

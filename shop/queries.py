@@ -1,4 +1,4 @@
-"""Query-string parsing for the Admin API lists: paging, sort order and order filters."""
+"""Query-string parsing for the Admin API lists: paging, sort order, order filters and fields."""
 
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ class OrderQuery:
     ids: tuple[str, ...] = ()
     # (column, SQL operator, normalised timestamp)
     ranges: tuple[tuple[str, str, str], ...] = ()
+    #: The top-level fields a plain ``fields`` list names, ``id`` first; empty: the whole order.
+    fields: tuple[str, ...] = ()
 
 
 def _non_negative(name: str, value: str) -> int:
@@ -77,6 +79,31 @@ def _unknown(keys: list[str]) -> InvalidData:
     return InvalidData(f"Invalid request: Unrecognized query parameters: {names}")
 
 
+def parse_fields(text: str | None) -> tuple[str, ...]:
+    """Medusa v2's ``fields`` on a list: the top-level fields asked for, or ``()`` for all.
+
+    As in Medusa, one plain entry (``id,status``) makes the list replace the default fields,
+    its other entries losing one leading ``+``/``-``/space (a ``+`` that came unencoded);
+    a list of only prefixed entries (``+metadata``, ``-items``, ``*items``, ``items.*``) adds
+    to or takes from the defaults, and since the shop's default is the whole order, asks for
+    all of it. A nested entry (``shipping_address.city``, ``*items``) selects its top-level
+    field whole. ``id`` always comes back. Blank entries are skipped; a blank list is the
+    whole order.
+    """
+    entries = [entry for entry in (text or "").split(",") if entry]
+    if all(entry[0] in "+- *" or entry.endswith(".*") for entry in entries):
+        return ()
+    names = ["id"]
+    for entry in entries:
+        name = entry[1:] if entry[0] in "+- " else entry
+        name = name.removeprefix("*").removesuffix(".*").split(".", 1)[0].strip()
+        if not name:
+            raise InvalidData(f"fields must name order fields; {entry!r} names none")
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
 def parse_page(items: Iterable[tuple[str, str]]) -> Page:
     """``limit``, ``offset`` and (ignored) ``fields``; anything else is a 400."""
     singles, rest = _singles(items, {"limit", "offset", "fields"})
@@ -86,7 +113,8 @@ def parse_page(items: Iterable[tuple[str, str]]) -> Page:
 
 
 def parse_order_query(items: Iterable[tuple[str, str]]) -> OrderQuery:
-    """Paging, ``order``, ``status``/``id`` (repeatable) and ``created_at``/``updated_at`` ranges."""
+    """Paging, ``order``, ``status``/``id`` (repeatable), ``created_at``/``updated_at`` ranges
+    and ``fields`` (see :func:`parse_fields`; the route checks the names)."""
     singles, rest = _singles(items, _SINGLE)
     page = _page(singles)
     sort_text = singles.get("order", "-created_at").strip()
@@ -127,7 +155,7 @@ def parse_order_query(items: Iterable[tuple[str, str]]) -> OrderQuery:
         raise _unknown(unknown)
     return OrderQuery(
         page=page, sort=sort, descending=descending, statuses=tuple(statuses), ids=tuple(ids),
-        ranges=tuple(ranges),
+        ranges=tuple(ranges), fields=parse_fields(singles.get("fields")),
     )
 
 
@@ -156,6 +184,12 @@ class OrderListQuery(PageQuery):
         None, description="Repeatable; status[] and status[n] are accepted too"
     )
     id: list[str] = Field(None, description="Repeatable; id[] and id[n] are accepted too")
+    fields: str = Field(None, description=(
+        "Comma-separated order fields, as in Medusa v2: plain names (id,status,updated_at) "
+        "return only those top-level fields and id; a nested name (shipping_address.city) "
+        "returns its top-level field whole; a list of only +/-/* entries (+metadata, *items) "
+        "returns the whole order"
+    ))
     created_at_gt: datetime = _bound("created_at", "gt")
     created_at_gte: datetime = _bound("created_at", "gte")
     created_at_lt: datetime = _bound("created_at", "lt")

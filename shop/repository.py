@@ -25,7 +25,7 @@ from .schema import open_database
 
 @dataclass(frozen=True)
 class OrderRecord:
-    """An order row and its item rows, as stored."""
+    """An order row and its item rows, as stored (none when the items were not read)."""
 
     row: dict
     items: list[dict]
@@ -219,7 +219,9 @@ class ShopRepository:
                 return None
             return OrderRecord(row, self._items_for([order_id])[order_id])
 
-    def _list(self, where: list[str], params: list, order_by: str, page: Page) -> tuple:
+    def _list(
+        self, where: list[str], params: list, order_by: str, page: Page, *, items: bool = True
+    ) -> tuple[list[OrderRecord], int]:
         clause = " AND ".join(where)
         with self._read():
             rows = self._rows(
@@ -229,11 +231,12 @@ class ShopRepository:
             count = self._conn.execute(
                 f"SELECT COUNT(*) FROM orders WHERE {clause}", params
             ).fetchone()[0]
-            items = self._items_for([r["id"] for r in rows])
-        return [OrderRecord(r, items[r["id"]]) for r in rows], count
+            grouped = self._items_for([r["id"] for r in rows]) if items else {}
+        return [OrderRecord(r, grouped.get(r["id"], [])) for r in rows], count
 
-    def list_orders(self, query: OrderQuery) -> tuple[list[OrderRecord], int]:
-        """Orders (never drafts) matching the query, sorted, one page, and the total count."""
+    def list_orders(self, query: OrderQuery, *, items: bool = True) -> tuple[list[OrderRecord], int]:
+        """Orders (never drafts) matching the query, sorted, one page, and the total count;
+        ``items=False`` leaves their items unread (for answers that do not show them)."""
         where, params = ["is_draft = 0"], []
         if query.statuses:
             where.append(f"status IN ({','.join('?' * len(query.statuses))})")
@@ -246,7 +249,7 @@ class ShopRepository:
             params.append(bound)
         direction = "DESC" if query.descending else "ASC"
         order_by = f"{query.sort} {direction}, display_id {direction}"
-        return self._list(where, params, order_by, query.page)
+        return self._list(where, params, order_by, query.page, items=items)
 
     def list_draft_orders(self, page: Page) -> tuple[list[OrderRecord], int]:
         return self._list(["is_draft = 1"], [], "created_at DESC, display_id DESC", page)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 
-from .answers import NOT_PAID
+from .answers import NOT_PAID, Order
 from .bodies import ADDRESS_FIELDS
 from .money import to_major
 
@@ -50,6 +52,30 @@ def item_view(row: dict) -> dict:
     }
 
 
+#: The order fields shown from the order row alone, each with how; the others need its items.
+_ROW_FIELDS: dict[str, Callable[[dict], object]] = {
+    "id": itemgetter("id"),
+    "display_id": itemgetter("display_id"),
+    "status": itemgetter("status"),
+    "is_draft_order": lambda row: bool(row["is_draft"]),
+    "email": itemgetter("email"),
+    "currency_code": itemgetter("currency_code"),
+    "region_id": itemgetter("region_id"),
+    "customer_id": itemgetter("customer_id"),
+    "sales_channel_id": lambda row: None,
+    "payment_status": lambda row: row["payment_status"] or NOT_PAID,
+    "fulfillment_status": lambda row: "not_fulfilled",
+    "shipping_address": lambda row: address_view(row["shipping_address"]),
+    "billing_address": lambda row: address_view(row["billing_address"]),
+    "metadata": lambda row: _json(row["metadata"], {}),
+    "canceled_at": itemgetter("canceled_at"),
+    "created_at": itemgetter("created_at"),
+    "updated_at": itemgetter("updated_at"),
+}
+#: Every top-level field of an order, as the document shows it.
+ORDER_FIELD_NAMES = tuple(Order.model_fields)
+
+
 def order_view(row: dict, items: list[dict]) -> dict:
     """An order or draft order with items, addresses, totals and summary.
 
@@ -61,21 +87,9 @@ def order_view(row: dict, items: list[dict]) -> dict:
     item_sum = sum(item["unit_price"] * item["quantity"] for item in items)
     shipping_sum = sum(method["amount"] for method in methods)
     total = item_sum + shipping_sum
-    return {
-        "id": row["id"],
-        "display_id": row["display_id"],
-        "status": row["status"],
-        "is_draft_order": bool(row["is_draft"]),
-        "email": row["email"],
-        "currency_code": row["currency_code"],
-        "region_id": row["region_id"],
-        "customer_id": row["customer_id"],
-        "sales_channel_id": None,
-        "payment_status": row["payment_status"] or NOT_PAID,
-        "fulfillment_status": "not_fulfilled",
+    view = {name: show(row) for name, show in _ROW_FIELDS.items()}
+    view.update({
         "items": [item_view(item) for item in items],
-        "shipping_address": address_view(row["shipping_address"]),
-        "billing_address": address_view(row["billing_address"]),
         "shipping_methods": [
             {
                 "id": m["id"], "name": m["name"], "shipping_option_id": m.get("shipping_option_id"),
@@ -104,11 +118,22 @@ def order_view(row: dict, items: list[dict]) -> dict:
             "transaction_total": 0,
             "credit_line_total": 0,
         },
-        "metadata": _json(row["metadata"], {}),
-        "canceled_at": row["canceled_at"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
+    })
+    return view
+
+
+def order_needs_items(fields: Sequence[str]) -> bool:
+    """Whether showing ``fields`` of an order (all of them when empty) reads its items."""
+    return not fields or any(name not in _ROW_FIELDS for name in fields)
+
+
+def order_fields_view(row: dict, items: list[dict], fields: Sequence[str]) -> dict:
+    """Only ``fields`` of an order (all of them when empty); ``items`` may be left unread
+    (empty) when :func:`order_needs_items` says the fields do not need them."""
+    if not order_needs_items(fields):
+        return {name: _ROW_FIELDS[name](row) for name in fields}
+    view = order_view(row, items)
+    return {name: view[name] for name in fields} if fields else view
 
 
 def region_view(row: dict) -> dict:

@@ -92,20 +92,26 @@ class MedusaAdmin:
         *,
         created_since: str | None = None,
         statuses: tuple[str, ...] = (),
+        ids: tuple[str, ...] = (),
+        fields: str = ORDER_FIELDS,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of orders and the total count.
 
-        ``updated_since``/``created_since`` are inclusive lower bounds (``[$gte]``) and
-        ``statuses`` a status filter: filters both the embedded shop and Medusa 2.12 take.
+        ``updated_since``/``created_since`` are inclusive lower bounds (``[$gte]``), and
+        ``statuses`` and ``ids`` filters (each sent as a repeated parameter): filters both the
+        embedded shop and Medusa 2.12 take. ``fields`` is Medusa's field selection: plain
+        names (``id,status``) replace the default fields, so only those come back (Medusa
+        2.12 adds ``items``, ``version`` and the payment and fulfillment statuses anyway).
         """
-        params: dict[str, Any] = {"limit": limit, "offset": offset, "order": order}
-        params["fields"] = ORDER_FIELDS
+        params: dict[str, Any] = {"limit": limit, "offset": offset, "order": order, "fields": fields}
         if updated_since:
             params["updated_at[$gte]"] = updated_since
         if created_since:
             params["created_at[$gte]"] = created_since
         if statuses:
             params["status"] = list(statuses)
+        if ids:
+            params["id"] = list(ids)
         data = await self._request("GET", "/admin/orders", params=params)
         return list(data.get("orders") or []), int(data.get("count") or 0)
 

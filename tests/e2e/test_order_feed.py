@@ -175,3 +175,128 @@ async def test_a_late_commit_inside_the_overlap_is_read_and_a_quiet_shop_costs_o
     finally:
         await medusa.close()
 
+
+
+class ReadingAdmin(MedusaAdmin):
+    """The real client, noting every list call: its arguments and the orders that came back."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls: list[tuple[dict, list[dict]]] = []
+        #: Run before a read by id (to change the shop between the lean listing and it).
+        self.before_by_id = None
+
+    async def list_orders(self, *args, **kwargs):
+        if kwargs.get("ids") and self.before_by_id is not None:
+            self.before_by_id(kwargs["ids"])
+        page, count = await super().list_orders(*args, **kwargs)
+        self.calls.append((kwargs, page))
+        return page, count
+
+    def full_rows(self) -> list[str]:
+        """The ids of every order read in full (with totals and items) since the last clear."""
+        return [row["id"] for _, page in self.calls for row in page if "summary" in row]
+
+
+def _write(backends, sql: str, *params: object) -> None:
+    """Change the shop's database behind the feed's back (as another writer would)."""
+    import sqlite3
+
+    with sqlite3.connect(backends.shop.data_dir / "shop.sqlite3") as db:
+        db.execute(sql, params)
+
+
+async def test_the_lean_sweep_reads_in_full_only_unseen_and_changed_orders(backends):
+    """Each sweep hands every unfinished order to the hook, but reads in full (and publishes)
+    only the orders it has not read yet or whose updated_at or status moved."""
+    medusa = ReadingAdmin(backends.shop_url)
+    bus = EventBus()
+    seen: list[OrderSeen] = []
+    bus.subscribe(lambda e: seen.append(e) if isinstance(e, OrderSeen) else None)
+    swept: list[list] = []
+    feed = OrderFeed(medusa, bus, on_unfinished=lambda order: swept[-1].append(order))
+    maker = DemoOrderMaker(medusa, seed=13)
+    try:
+        ids = [(await maker.create())["id"] for _ in range(12)]
+        for order_id in ids[:2]:
+            await medusa.complete_order(order_id)
+        await feed.poll_once()
+        unfinished = set(ids[2:])
+
+        medusa.calls.clear()
+        swept.append([])
+        assert await feed.sweep_once() == 10
+        assert {o.id for o in swept[-1]} == unfinished and len(swept[-1]) == 10
+        assert medusa.full_rows() == [], "nothing changed since the first load: no order read in full"
+        assert all(kwargs.get("fields") == "id,status,created_at,updated_at" for kwargs, _ in medusa.calls)
+
+        # Behind the feed's back: one order's metadata changes, another comes in unseen.
+        _write(backends, "UPDATE orders SET metadata = ?, updated_at = ? WHERE id = ?",
+               '{"behind": "the back"}', "2099-01-01T00:00:00.000Z", ids[4])
+        newcomer = (await maker.create())["id"]
+        published = len(seen)
+        medusa.calls.clear()
+        swept.append([])
+        assert await feed.sweep_once() == 11
+        assert sorted(medusa.full_rows()) == sorted([ids[4], newcomer]), "only those two are read in full"
+        assert {e.order.id for e in seen[published:]} == {ids[4], newcomer}
+        by_id = {o.id: o for o in swept[-1]}
+        assert set(by_id) == unfinished | {newcomer} and len(swept[-1]) == 11
+        assert by_id[ids[4]].metadata == {"behind": "the back"}, "the hook gets the freshest version"
+        assert by_id[ids[5]].email, "an unchanged order is handed on as last read, in full"
+
+        medusa.calls.clear()
+        swept.append([])
+        assert await feed.sweep_once() == 11
+        assert medusa.full_rows() == [] and len(seen) == published + 2
+        assert [o.id for o in swept[-1]] == [o.id for o in swept[-2]], "every unfinished order, every sweep"
+    finally:
+        await medusa.close()
+
+
+async def test_an_order_finished_between_the_lean_listing_and_its_full_read_is_not_handed_on(backends):
+    medusa = ReadingAdmin(backends.shop_url)
+    bus = EventBus()
+    swept: list[str] = []
+    feed = OrderFeed(medusa, bus, on_unfinished=lambda order: swept.append(order.id))
+    maker = DemoOrderMaker(medusa, seed=17)
+    try:
+        ids = [(await maker.create())["id"] for _ in range(3)]
+        await feed.poll_once()
+        _write(backends, "UPDATE orders SET metadata = ?, updated_at = ? WHERE id = ?",
+               '{"step": 1}', "2099-01-01T00:00:00.000Z", ids[0])
+        _write(backends, "UPDATE orders SET metadata = ?, updated_at = ? WHERE id = ?",
+               '{"step": 1}', "2099-01-01T00:00:00.000Z", ids[1])
+        # The lean listing saw both changed; ids[1] is completed before they are read in full.
+        medusa.before_by_id = lambda wanted: _write(
+            backends, "UPDATE orders SET status = 'completed' WHERE id = ?", ids[1])
+        assert await feed.sweep_once() == 3
+        assert sorted(swept) == sorted([ids[0], ids[2]])
+    finally:
+        await medusa.close()
+
+
+async def test_the_lean_sweep_pages_through_orders_sharing_a_created_at(backends, monkeypatch):
+    """Small lean pages: a page filled by one created_at is read again, larger; each unfinished
+    order is handed on exactly once per sweep."""
+    from console import order_feed
+
+    medusa = ReadingAdmin(backends.shop_url)
+    swept: list[str] = []
+    feed = OrderFeed(medusa, EventBus(), on_unfinished=lambda order: swept.append(order.id))
+    maker = DemoOrderMaker(medusa, seed=19)
+    try:
+        ids = [(await maker.create())["id"] for _ in range(11)]
+        for order_id in ids[2:8]:  # six orders share one created_at: more than a page of four
+            _write(backends, "UPDATE orders SET created_at = ? WHERE id = ?", "2030-01-01T00:00:00.000Z", order_id)
+        await feed.poll_once()
+        monkeypatch.setattr(order_feed, "SWEEP_PAGE", 4)
+        for _ in range(2):
+            swept.clear()
+            medusa.calls.clear()
+            assert await feed.sweep_once() == 11
+            assert sorted(swept) == sorted(ids)
+            assert medusa.full_rows() == []
+            assert 8 in [kwargs["limit"] for kwargs, _ in medusa.calls], "the shared created_at was read again, larger"
+    finally:
+        await medusa.close()

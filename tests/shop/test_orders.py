@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.shop.conftest import Catalogue, create_order
+from shop.app import create_app
+from shop.shapes import ORDER_FIELD_NAMES
+from tests.shop.conftest import Catalogue, create_order, load_catalogue
 
 OLD = "2020-01-01T00:00:00.000Z"
+#: Every order field, as a 400 for an unknown one lists them.
+ALL = ", ".join(ORDER_FIELD_NAMES)
 
 
 async def test_order_has_medusa_shape(client: httpx.AsyncClient, catalogue: Catalogue) -> None:
@@ -211,6 +216,73 @@ async def test_list_filters_on_status_and_hides_drafts(
     assert [o["id"] for o in by_id["orders"]] == [pending["id"]]
     response = await client.get(f"/admin/orders/{draft['id']}")
     assert response.status_code == 404
+
+
+async def test_plain_fields_return_only_those_fields_and_id(
+    client: httpx.AsyncClient, catalogue: Catalogue
+) -> None:
+    await create_order(client, catalogue, metadata={"a": 1})
+    (full,) = (await _orders(client))["orders"]
+    (lean,) = (await _orders(client, fields="status,created_at,updated_at"))["orders"]
+    assert list(lean) == ["id", "status", "created_at", "updated_at"], "id always, first"
+    assert lean == {name: full[name] for name in lean}
+    (same,) = (await _orders(client, fields="id,status,created_at,updated_at"))["orders"]
+    assert same == lean
+    (totals,) = (await _orders(client, fields="total,items,summary"))["orders"]
+    assert totals == {name: full[name] for name in ("id", "total", "items", "summary")}
+    assert totals["total"] == 44.5 and len(totals["items"]) == 2
+    # A nested name selects its top-level field whole; with one plain name a prefixed entry
+    # loses its prefix (Medusa replaces the default fields then).
+    (nested,) = (await _orders(client, fields="shipping_address.city,+metadata"))["orders"]
+    assert nested == {name: full[name] for name in ("id", "shipping_address", "metadata")}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    ["+metadata", "+metadata,+summary,*items", "*items", "items.*", "-items", "",
+     "*items,+metadata,+summary,+email,+currency_code,+shipping_address.first_name"],
+)
+async def test_prefixed_fields_keep_the_whole_order(
+    client: httpx.AsyncClient, catalogue: Catalogue, fields: str
+) -> None:
+    await create_order(client, catalogue)
+    assert (await _orders(client, fields=fields))["orders"] == (await _orders(client))["orders"]
+
+
+async def test_a_lean_listing_never_reads_the_items(asgi_server, tmp_path: Path) -> None:
+    app = create_app(tmp_path / "shop.sqlite3")
+    statements: list[str] = []
+    async with asgi_server(app) as url, httpx.AsyncClient(base_url=url) as client:
+        catalogue = await load_catalogue(client)
+        for _ in range(3):
+            await create_order(client, catalogue)
+        app.state.repository.db.conn.set_trace_callback(statements.append)
+        lean = await _orders(client, fields="id,status,created_at,updated_at")
+        lean_reads = list(statements)
+        full = await _orders(client)
+        app.state.repository.db.conn.set_trace_callback(None)
+    app.state.repository.close()
+    assert lean["count"] == 3 and full["count"] == 3
+    assert not any("order_items" in sql for sql in lean_reads), lean_reads
+    assert any("order_items" in sql for sql in statements[len(lean_reads):]), "the full one does"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("id,colour", f"Invalid fields: 'colour' is not an order field (an order has {ALL})"),
+        ("status,nope.x,*zip", f"Invalid fields: 'nope', 'zip' are not order fields (an order has {ALL})"),
+        ("id,.", "fields must name order fields; '.' names none"),
+        ("id,*", "fields must name order fields; '*' names none"),
+    ],
+)
+async def test_unknown_fields_are_400(
+    shared_client: httpx.AsyncClient, fields: str, message: str
+) -> None:
+    response = await shared_client.get("/admin/orders", params={"fields": fields})
+    assert response.status_code == 400
+    assert response.json() == {"type": "invalid_data", "message": message}
 
 
 @pytest.mark.asyncio(loop_scope="module")

@@ -10,7 +10,7 @@ from shop.clock import now_iso, parse_iso
 from shop.errors import InvalidData
 from shop.ids import new_id, stable_id
 from shop.money import to_major, to_minor
-from shop.queries import parse_order_query, parse_page
+from shop.queries import parse_fields, parse_order_query, parse_page
 from shop.repository import merge_metadata
 
 
@@ -52,6 +52,21 @@ def test_merge_metadata_deletes_empty_strings_only() -> None:
     assert current == {"a": 1, "b": 2, "c": 3}
 
 
+@pytest.mark.parametrize(
+    ("text", "fields"),
+    [
+        (None, ()), ("", ()), (",,", ()), ("+metadata", ()), ("-items,*items,items.*, email", ()),
+        ("status", ("id", "status")),
+        ("updated_at,id,status,id", ("id", "updated_at", "status")),
+        ("id,+metadata,-email,*items,shipping_address.city,summary.*", (
+            "id", "metadata", "email", "items", "shipping_address", "summary")),
+        ("id,,status", ("id", "status")),
+    ],
+)
+def test_fields_follow_medusas_replace_or_add_rule(text: str | None, fields: tuple) -> None:
+    assert parse_fields(text) == fields
+
+
 def test_order_query_defaults_and_filters() -> None:
     query = parse_order_query([])
     assert (query.page.limit, query.page.offset, query.sort, query.descending) == (
@@ -64,6 +79,7 @@ def test_order_query_defaults_and_filters() -> None:
     assert (query.sort, query.descending) == ("updated_at", False)
     assert query.statuses == ("pending", "completed")
     assert query.ranges == (("updated_at", ">=", "2026-01-05T05:15:02.501Z"),)
+    assert query.fields == ("id", "metadata")
     assert parse_page([("limit", "1000"), ("fields", "*")]).limit == 1000
     with pytest.raises(InvalidData, match="limit must be at most 1000"):
         parse_page([("limit", "1001")])
