@@ -1,4 +1,4 @@
-"""Health of the backends: Zeebe topology and Medusa /health every second, Slack from its posts."""
+"""Health of the backends: Zeebe topology and Medusa /health (each second while one is down), Slack from its posts."""
 
 from __future__ import annotations
 
@@ -15,8 +15,13 @@ from console.events import BackendStatus, Event, SlackFailed, SlackSent
 
 log = logging.getLogger(__name__)
 
-#: Seconds between two health checks: a component that comes back is seen within this.
+#: Seconds between two health checks while a component is down (or not known yet): one that
+#: comes back is seen within this.
 CHECK_INTERVAL_S = 1.0
+#: Seconds between two health checks while both answer. A Medusa that stops answering is
+#: usually reported sooner by the order feed (every second); this bounds how long a Zeebe
+#: outage can go unseen in the header, and halves an idle console's requests.
+UP_INTERVAL_S = 2.0
 
 
 class BackendMonitor:
@@ -37,6 +42,7 @@ class BackendMonitor:
         zeebe_label: str,
         on_zeebe_up: Callable[[], Awaitable[None]] | None = None,
         interval_s: float = CHECK_INTERVAL_S,
+        up_interval_s: float = UP_INTERVAL_S,
         now: Callable[[], datetime] | None = None,
     ) -> None:
         self._zeebe = zeebe
@@ -45,6 +51,7 @@ class BackendMonitor:
         self._zeebe_label = zeebe_label
         self._on_zeebe_up = on_zeebe_up
         self.interval_s = interval_s
+        self.up_interval_s = max(interval_s, up_interval_s)
         self._now = now or (lambda: datetime.now(UTC))
         self._wake = asyncio.Event()
         #: Last published reachability per component (None: not known yet).
@@ -62,6 +69,12 @@ class BackendMonitor:
     def zeebe_up(self) -> bool:
         return bool(self.state["zeebe"])
 
+    def next_delay(self) -> float:
+        """Seconds to the next check: longer while Zeebe and Medusa both answer."""
+        if self.state["zeebe"] and self.state["medusa"]:
+            return self.up_interval_s
+        return self.interval_s
+
     async def check_once(self) -> None:
         """One round: Zeebe and Medusa side by side."""
         await asyncio.gather(self._check_zeebe(), self._check_medusa())
@@ -75,7 +88,7 @@ class BackendMonitor:
                 log.exception("backend health check failed")
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+                await asyncio.wait_for(self._wake.wait(), self.next_delay())
             except TimeoutError:
                 pass
 

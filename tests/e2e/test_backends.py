@@ -115,3 +115,27 @@ async def test_medusa_absent_at_start_then_up_orders_are_seen_and_fulfilled(tmp_
     finally:
         await runtime.stop()
         await shop.stop()
+
+
+async def test_health_checks_slow_down_while_both_answer_and_speed_up_when_one_stops(tmp_path, backends):
+    """An idle console checks every 2 s while Zeebe and Medusa answer, every second otherwise."""
+    from console.backend_monitor import CHECK_INTERVAL_S, UP_INTERVAL_S
+
+    runtime = ConsoleRuntime(Settings(
+        zeebe_address=backends.zeebe_address, zeebe_rest_address=backends.rest_url,
+        medusa_backend_url=backends.shop_url, data_dir=tmp_path / "console", auto_start=False,
+    ))
+    await runtime.start()
+    try:
+        monitor = runtime.monitor
+        assert monitor is not None
+        await monitor.check_once()
+        assert monitor.next_delay() == UP_INTERVAL_S > CHECK_INTERVAL_S
+        await backends.shop.stop()
+        await monitor.check_once()
+        assert monitor.state["medusa"] is False and monitor.next_delay() == CHECK_INTERVAL_S
+        await backends.shop.start()
+        await monitor.check_once()
+        assert monitor.state["medusa"] is True and monitor.next_delay() == UP_INTERVAL_S
+    finally:
+        await runtime.stop()
