@@ -134,6 +134,7 @@ class OrdersTable(RowTable):
         self._texts = TextCache()
         self._aged: datetime | None = None
         self._in_view: set[str] = set()  # the rows on screen at the last sync
+        self._built_from: tuple[ConsoleState, datetime, Facts] | None = None
         self._add_columns()
 
     def _add_columns(self) -> None:
@@ -194,9 +195,10 @@ class OrdersTable(RowTable):
             self._key = key
             self._known = len(state.orders)
         page_ids, self.page = page_of(self.shown, query.page)
+        self._built_from = (state, now, facts)  # what rows are built from when first drawn
         if page_ids != self._keys:
-            self._restructure(state, page_ids, now, facts, follow_top=not asked)
-        dirty = set(self._rows) if force else changed & set(self._rows)
+            self._restructure(page_ids, follow_top=not asked)
+        dirty = {k for k in (self._rows if force else changed) if self.built(k)}
         every = self._aged is None or (now - self._aged).total_seconds() >= AGE_EVERY_S
         if every:
             self._aged = now
@@ -216,18 +218,21 @@ class OrdersTable(RowTable):
             return True
         return bool(changed) and (bool(query.words) or query.sort not in FIXED_SORTS)
 
-    def _restructure(self, state: ConsoleState, page_ids: list[str], now: datetime, facts: Facts, *,
-                     follow_top: bool) -> None:
+    def _restructure(self, page_ids: list[str], *, follow_top: bool) -> None:
         """Rows in, rows out, re-sorted. ``follow_top``: orders came or went by themselves (not
         by the operator's filter or sort), so a cursor on the first row stays there."""
         selected = self.selected_order_id
         on_top = follow_top and self.cursor_row == 0
-        arriving = {k: self.cells(state.orders[k], now, facts) for k in page_ids if k not in self._rows}
-        self.set_rows(page_ids, arriving)
+        self.set_rows(page_ids)  # rows new here are built when first drawn
         if on_top:
             self.move_cursor(0)
         elif selected in self._index:
             self.move_cursor(self._index[selected], scroll=False)
+
+    def build_cells(self, key: str) -> tuple[Cell, ...]:
+        assert self._built_from is not None, "rows come only from a sync"
+        state, now, facts = self._built_from
+        return self.cells(state.orders[key], now, facts)
 
     def _visible(self, state: ConsoleState, every: bool) -> set[str]:
         """Rows on screen whose bars move (or, with ``every``, all of them: ages move too).

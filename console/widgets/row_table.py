@@ -121,7 +121,8 @@ class RowTable(ScrollView, can_focus=True):
         self._right: frozenset[str] = frozenset()
         self._keys: list[str] = []
         self._index: dict[str, int] = {}
-        self._rows: dict[str, tuple[Cell, ...]] = {}
+        #: key -> the row's cells; None until first needed (drawn, compared or asked for).
+        self._rows: dict[str, tuple[Cell, ...] | None] = {}
         #: key -> the row's text rendered once (cell styles only, no row background).
         self._drawn: dict[str, Strip] = {}
         self._header: Strip | None = None
@@ -145,13 +146,16 @@ class RowTable(ScrollView, can_focus=True):
         """Cells across one row, padding included."""
         return sum(w + 2 * CELL_PAD for w in self._widths.values())
 
-    def set_rows(self, keys: list[str], cells: dict[str, tuple[Cell, ...]]) -> None:
-        """Show ``keys`` in this order; ``cells`` holds the cells of rows not already here.
+    def set_rows(self, keys: list[str], cells: dict[str, tuple[Cell, ...]] | None = None) -> None:
+        """Show ``keys`` in this order; ``cells`` may hold the cells of rows not already here,
+        the others are built by ``build_cells`` when first needed (a page of 500 rows costs
+        only the rows drawn).
 
-        Rows that stay keep their drawing. The cursor stays on its row index (clamped): callers
-        that want it on a given key move it after.
+        Rows that stay keep their cells and drawing. The cursor stays on its row index
+        (clamped): callers that want it on a given key move it after.
         """
-        self._rows = {k: self._rows[k] if k in self._rows else cells[k] for k in keys}
+        given = cells or {}
+        self._rows = {k: self._rows[k] if k in self._rows else given.get(k) for k in keys}
         self._drawn = {k: s for k, s in self._drawn.items() if k in self._rows}
         self._keys = list(keys)
         self._index = {k: n for n, k in enumerate(self._keys)}
@@ -159,10 +163,26 @@ class RowTable(ScrollView, can_focus=True):
         self.cursor_row = min(self.cursor_row, max(0, len(self._keys) - 1))
         self.refresh()
 
+    def build_cells(self, key: str) -> tuple[Cell, ...]:
+        """The cells of a row given without them (a subclass that adds rows so builds them)."""
+        raise KeyError(f"no cells for row {key!r}")
+
+    def _cells(self, key: str) -> tuple[Cell, ...]:
+        cells = self._rows[key]
+        if cells is None:
+            cells = self._rows[key] = self.build_cells(key)
+        return cells
+
+    def built(self, key: str) -> bool:
+        """Whether the row's cells exist yet (rows not built need no update: built later, fresh)."""
+        return self._rows.get(key) is not None
+
     def update_row(self, key: str, cells: tuple[Cell, ...]) -> bool:
         """Replace a row's cells; only a row that draws differently is redrawn. True if it did."""
-        old = self._rows.get(key)
-        if old is None or all(same_cell(a, b) for a, b in zip(old, cells, strict=True)):
+        if key not in self._rows:
+            return False
+        old = self._rows[key]
+        if old is not None and all(same_cell(a, b) for a, b in zip(old, cells, strict=True)):
             return False
         self._rows[key] = cells
         self._drawn.pop(key, None)
@@ -179,10 +199,10 @@ class RowTable(ScrollView, can_focus=True):
         return list(self._keys)
 
     def get_row(self, key: str) -> tuple[Cell, ...]:
-        return self._rows[key]
+        return self._cells(key)
 
     def get_cell(self, key: str, column: str) -> Cell:
-        return self._rows[key][self._columns.index(column)]
+        return self._cells(key)[self._columns.index(column)]
 
     def get_row_index(self, key: str) -> int:
         return self._index[key]
@@ -298,7 +318,7 @@ class RowTable(ScrollView, can_focus=True):
         key = self._keys[row]
         strip = self._drawn.get(key)
         if strip is None:
-            strip = self._drawn[key] = self._render(self._rows[key])
+            strip = self._drawn[key] = self._render(self._cells(key))
         base = self.rich_style
         if row == self.cursor_row:  # the cursor's colours over the cells' (as readable on any cell)
             style = base + self.get_component_rich_style("row-table--cursor")

@@ -389,7 +389,8 @@ def _live_app(numbers):
 
 
 async def test_rows_scrolled_into_view_show_their_age_at_the_next_refresh():
-    """Ages of rows off screen are not kept up; a row that scrolls in catches up at once."""
+    """Rows are built when first drawn; ages of rows off screen are not kept up, and a row that
+    scrolls back in catches up at once."""
     from datetime import timedelta
 
     now = [FROZEN_NOW]
@@ -398,11 +399,17 @@ async def test_rows_scrolled_into_view_show_their_age_at_the_next_refresh():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         table = _table(app)
+        below = table.row_keys[120]
+        assert not table.built(below), "a row never drawn has no cells yet"
+        table.move_cursor(120)
+        await pilot.pause()
+        assert table.built(below) and str(table.get_cell(below, "Age")) == "0s"
+        table.move_cursor(0)
+        await pilot.pause()
         now[0] = FROZEN_NOW + timedelta(minutes=7)
         app.refresh_panels()  # the ages step: every row on screen is rebuilt
         await pilot.pause()
         assert str(table.get_cell(table.row_keys[0], "Age")) == "7m"
-        below = table.row_keys[120]
         assert str(table.get_cell(below, "Age")) == "0s", "off screen: left as it was"
         now[0] += timedelta(seconds=1)  # inside the 5 s step: only moving or new rows
         table.move_cursor(120)

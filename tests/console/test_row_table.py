@@ -112,3 +112,33 @@ async def test_rows_that_stay_keep_the_cursor_index_and_their_drawing():
         assert table.row_count == 51 and table.row_keys[0] == "new"
         assert table._drawn["k5"] is before, "a row that moved down is not drawn again"
         assert "k60" not in table._drawn and table.virtual_size.height == 52
+
+
+class _Lazy(RowTable):
+    def build_cells(self, key: str) -> tuple[Text | str, ...]:
+        self.built_keys.append(key)
+        return _cells(int(key[1:]))
+
+
+class _LazyHost(App):
+    def compose(self) -> ComposeResult:
+        yield _Lazy(id="rows")
+
+    def on_mount(self) -> None:
+        table = self.query_one(_Lazy)
+        table.built_keys = []
+        table.set_columns(COLUMNS, WIDTHS)
+        table.set_rows([f"k{n}" for n in range(500)])  # no cells given: built when drawn
+
+
+async def test_rows_given_without_cells_are_built_only_when_drawn():
+    app = _LazyHost()
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(_Lazy)
+        assert sorted(table.built_keys) == sorted(table.visible_keys()), "500 rows, only those on screen built"
+        assert not table.built("k200") and not table.update_row("k999", _cells(999))
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.built("k499") and "#499" in table.render_line(table.size.height - 1).text
+        assert len(table.built_keys) < 30
