@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from console.order_query import SORT_KEYS
 from console.widgets.callbacks_panel import CallbacksPanel
 from console.widgets.event_log import EventLog
 from console.widgets.filter_bar import FilterBar
 from console.widgets.incidents_panel import IncidentsPanel
+from console.widgets.key_bar import KeyBar
 from console.widgets.orders_table import OrdersTable
 from console.widgets.panel_tabs import PanelTabs, TabLine
 from console.widgets.pulse_bar import PulseBar
@@ -87,7 +88,7 @@ class MainScreen(Screen):
             yield IncidentsPanel(id="incidents", classes="panel")
             yield CallbacksPanel(id="callbacks", classes="panel")
             yield EventLog(id="events", classes="panel", wrap=False, markup=False)
-        yield Footer(compact=True)
+        yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
         for selector, title in (("#incidents", "Incidents"), ("#callbacks", "Callback attempts"),

@@ -226,13 +226,13 @@ async def test_help_and_palette_list_every_key():
 
 
 async def test_page_and_panel_keys_appear_where_they_apply():
-    from textual.widgets import Footer
+    from console.widgets.key_bar import KeyBar
 
     def footer_keys(app: MedcamApp) -> set[str]:
-        return {key.key for key in app.screen.query_one(Footer).query("FooterKey")}
+        return {key for *_, keys in app.screen.query_one(KeyBar).hints for key in keys}
 
     async def until(check, pilot) -> bool:
-        """The footer is composed again after the bindings change: wait for it (5 s at most)."""
+        """The key line follows the bindings after they change: wait for it (5 s at most)."""
         for _ in range(100):
             if check():
                 return True
@@ -417,3 +417,26 @@ async def test_rows_scrolled_into_view_show_their_age_at_the_next_refresh():
         app.refresh_panels()
         await pilot.pause()
         assert str(table.get_cell(below, "Age")) == "7m"
+
+
+async def test_the_key_line_shows_whole_hints_and_follows_the_focus():
+    from console.widgets.key_bar import KeyBar
+
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one(KeyBar)
+        line = bar.render().plain
+        assert line.startswith("⏎ Detail  ? Help  / Filter") and line.endswith("^p palette"), line
+        assert "…" not in line and len(line) == 80, "a hint is shown whole or not at all"
+        before = bar.hints
+        app.screen.refresh_bindings()  # nothing changed: nothing to draw again
+        await pilot.pause()
+        assert bar.hints is before
+        await pilot.press("slash")
+        await pilot.pause()
+        labels = [label for _, label, _, _ in bar.hints]
+        assert "Keep filter" in labels and "Clear filter" in labels, labels
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Keep filter" not in [label for _, label, _, _ in bar.hints]
