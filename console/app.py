@@ -103,14 +103,17 @@ class MedcamApp(App[None]):
             if self.demo_orders and not self.read_only:
                 self._run("demo-orders", lambda: self.runtime.top_up_demo_orders(self.demo_orders))
 
-    def refresh_panels(self, force: bool = False) -> None:
-        """Pull what changed from the state and diff it into the widgets (a few times a second)."""
+    def refresh_panels(self, force: bool = False, *, rebuild_texts: bool = False) -> None:
+        """Pull what changed from the state and diff it into the widgets (a few times a second).
+
+        ``force`` redraws every row and panel; ``rebuild_texts`` also builds every order's
+        filter text again (the operator's ctrl+r: something may have changed unannounced)."""
         try:
-            self._refresh_panels(force)
+            self._refresh_panels(force, rebuild_texts)
         except (ScreenStackError, NoMatches):
             pass  # the app is closing: its screens and their widgets are going
 
-    def _refresh_panels(self, force: bool) -> None:
+    def _refresh_panels(self, force: bool, rebuild_texts: bool = False) -> None:
         screen = self.screen
         if not isinstance(screen, MainScreen) or not screen.ready:
             return  # not mounted yet, or a dialog is on top: the next tick catches up
@@ -125,6 +128,9 @@ class MedcamApp(App[None]):
         # idle console passes here three times out of four).
         drawn = (state.version, self.order_query, len(self.marked), int(now.timestamp()))
         if not force and drawn == self._drawn and not (state.running or self._touched or self._held):
+            # Still, the filter's texts are built ahead, so a first key typed soon after start
+            # (or after a burst of changes) finds them ready.
+            screen.query_one(OrdersTable).warm_texts(state, self.marked)
             return
         self._drawn = drawn
         changed = state.take_dirty() | self._touched | self._held
@@ -132,7 +138,8 @@ class MedcamApp(App[None]):
         self._touched = set()
         table = screen.query_one(OrdersTable)
         with self.batch_update():
-            table.sync(state, changed, now, self.order_query, self.marked, force=force)
+            table.sync(state, changed, now, self.order_query, self.marked, force=force,
+                       rebuild_texts=rebuild_texts)
             screen.query_one(IncidentsPanel).sync(state, now)
             screen.query_one(CallbacksPanel).sync(state)
             screen.query_one(EventLog).sync(state)
@@ -234,7 +241,7 @@ class MedcamApp(App[None]):
             runtime.feed.poke()
         if runtime is not None and runtime.incidents is not None:
             self._run("refresh-incidents", runtime.incidents.poll_once)
-        self.refresh_panels(force=True)
+        self.refresh_panels(force=True, rebuild_texts=True)
         self.notify("Refreshed", timeout=1)
 
     # ------------------------------------------------------------------ actions

@@ -87,6 +87,10 @@ class TextCache:
         self._texts: dict[str, tuple[OrderSummary, str]] = {}
         self._unbuilt: set[str] = set()
 
+    def cold(self, state: ConsoleState) -> bool:
+        """Whether some order has no text yet."""
+        return bool(self._unbuilt) or len(self._texts) < len(state.orders)
+
     def warm(self, state: ConsoleState, facts: Facts, budget: int) -> None:
         """Build up to ``budget`` texts of orders that have none (new or changed ones)."""
         if len(self._texts) + len(self._unbuilt) < len(state.orders):

@@ -173,10 +173,13 @@ class OrdersTable(RowTable):
         )
 
     def sync(self, state: ConsoleState, changed: set[str], now: datetime, query: OrderQuery,
-             marked: set[str], *, force: bool = False) -> None:
-        """Reselect when orders, filter, sort or marks changed; then diff the page into the rows."""
+             marked: set[str], *, force: bool = False, rebuild_texts: bool = False) -> None:
+        """Reselect when orders, filter, sort or marks changed; then diff the page into the rows.
+
+        ``force`` reselects and compares every row; ``rebuild_texts`` drops every filter text
+        (texts of changed orders are always dropped: they are built again)."""
         facts = Facts.of(state, marked)
-        if force:
+        if rebuild_texts:
             self._texts.clear()
         self._texts.forget(changed)
         key = (query, len(marked))
@@ -210,6 +213,11 @@ class OrdersTable(RowTable):
         # The filter's texts are built ahead, a slice per refresh, so the first key typed
         # into the filter does not build 10,000 of them.
         self._texts.warm(state, facts, WARM_PER_SYNC)
+
+    def warm_texts(self, state: ConsoleState, marked: set[str]) -> None:
+        """Build a slice of the filter texts not built yet (nothing when all are)."""
+        if self._texts.cold(state):
+            self._texts.warm(state, Facts.of(state, marked), WARM_PER_SYNC)
 
     def _reselect(self, state: ConsoleState, changed: set[str], query: OrderQuery) -> bool:
         """Whether the selection can have changed: new orders, or changed ones under a filter

@@ -440,3 +440,23 @@ async def test_the_key_line_shows_whole_hints_and_follows_the_focus():
         await pilot.press("escape")
         await pilot.pause()
         assert "Keep filter" not in [label for _, label, _, _ in bar.hints]
+
+
+async def test_filter_texts_are_built_ahead_while_idle_and_kept_when_the_filter_is_cleared():
+    """A console with nothing moving skips its refreshes; it still builds the filter's texts
+    ahead, so the first key typed finds them ready. Leaving the filter keeps them."""
+    state, app = _live_app(range(1, 6001))  # a frozen clock: every refresh after the first is skipped
+    async with app.run_test(size=SIZE) as pilot:
+        table = _table(app)
+
+        async def warm() -> bool:
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if table.row_count and not table._texts.cold(state):
+                    return True
+            return False
+
+        assert await warm(), "6,000 texts built within 5 s of idle"
+        await pilot.press("slash", *"00123", "escape")
+        await pilot.pause()
+        assert app.order_query.text == "" and not table._texts.cold(state), "escape rebuilt nothing"
