@@ -43,12 +43,14 @@ def key_name(binding: Binding) -> str:
 class MainScreen(Screen):
     """Layout and keys; the app refreshes the widgets from its state on a timer."""
 
-    #: In the footer's order, most needed first: a narrow terminal cuts the end of the line,
-    #: and `?` (help) and `ctrl+p` (palette) list every key. Pairs share one footer label.
+    #: In the key line's order, most needed first: a narrow terminal cuts the end of the line,
+    #: and `?` (help) and `ctrl+p` (palette) list every key. Pairs share one label.
     BINDINGS = [
+        # Not priority: a priority key is handled as it arrives, ahead of the arrow keys read
+        # with it (over SSH, "down down enter" comes in one read and opened the order above).
+        # Only from the orders table (which has no enter of its own).
+        Binding("enter", "order_detail", "Detail", id="order-detail"),
         Binding("question_mark", "app.help", "Help", id="help-keys", key_display="?"),
-        # Priority, so the footer lists it over the table's own (hidden) enter; only from the table.
-        Binding("enter", "order_detail", "Detail", id="order-detail", priority=True),
         # Priority: handled as it arrives, so the keys typed right behind it reach the filter.
         Binding("slash", "filter", "Filter", id="filter", key_display="/", priority=True),
         Binding("r", "retry", "Retry", id="retry", group=_RETRY),

@@ -84,11 +84,10 @@ class RowTable(ScrollView, can_focus=True):
         Binding("end,ctrl+end", "last_row", "Last row", id="last-row", show=False),
         Binding("left", "scroll_left", "Scroll left", id="rows-left", show=False),
         Binding("right", "scroll_right", "Scroll right", id="rows-right", show=False),
-        Binding("enter", "choose", "Open", id="row-open", show=False),
     ]
 
     class RowChosen(Message):
-        """Enter on a row, or a click on the row under the cursor."""
+        """A click on the row under the cursor (enter is left to the screen's own binding)."""
 
         def __init__(self, table: RowTable, key: str) -> None:
             super().__init__()
@@ -258,7 +257,8 @@ class RowTable(ScrollView, can_focus=True):
     def action_last_row(self) -> None:
         self.move_cursor(len(self._keys) - 1)
 
-    def action_choose(self) -> None:
+    def choose(self) -> None:
+        """Post ``RowChosen`` for the row under the cursor."""
         if self._keys:
             self.post_message(self.RowChosen(self, self._keys[self.cursor_row]))
 
@@ -275,7 +275,7 @@ class RowTable(ScrollView, can_focus=True):
         if row >= len(self._keys):
             return
         if row == self.cursor_row:
-            self.action_choose()
+            self.choose()
         else:
             self.move_cursor(row)
 

@@ -135,3 +135,21 @@ def test_a_declined_payment_is_the_engines_status_on_the_parallel_process() -> N
     assert engine_status(declined, "COMPLETED") == "payment_declined"
     assert engine_status(declined[:2], "ACTIVE") == "inventory_reserved"
     assert engine_status(declined, "TERMINATED") == "cancelled"
+
+
+async def test_arrow_keys_read_with_enter_in_one_burst_move_before_it_opens():
+    """Over SSH "down down enter" can arrive in one read: enter opens the order two rows down,
+    not the one the cursor was on when the burst arrived."""
+    from textual import events
+
+    app = demo_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(OrdersTable)
+        expected = table.row_keys[2]
+        for key in ("down", "down", "enter"):
+            app.post_message(events.Key(key, "\r" if key == "enter" else None))
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, OrderDetailScreen) and app.screen.order_id == expected
