@@ -37,6 +37,18 @@ def _column_meta(name: str) -> Style:
     return _COLUMN_META.setdefault(name, Style.from_meta({"column": name}))
 
 
+class _TableMessage(Message):
+    """A message from a table, which it names as its control (for ``@on`` selectors)."""
+
+    def __init__(self, table: RowTable) -> None:
+        super().__init__()
+        self.table = table
+
+    @property
+    def control(self) -> RowTable:
+        return self.table
+
+
 class RowTable(ScrollView, can_focus=True):
     """Rows keyed by id under a fixed header line, with a row cursor.
 
@@ -86,29 +98,19 @@ class RowTable(ScrollView, can_focus=True):
         Binding("right", "scroll_right", "Scroll right", id="rows-right", show=False),
     ]
 
-    class RowChosen(Message):
+    class RowChosen(_TableMessage):
         """A click on the row under the cursor (enter is left to the screen's own binding)."""
 
         def __init__(self, table: RowTable, key: str) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.key = key
 
-        @property
-        def control(self) -> RowTable:
-            return self.table
-
-    class HeaderClicked(Message):
+    class HeaderClicked(_TableMessage):
         """A click on a column's header."""
 
         def __init__(self, table: RowTable, column: str) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.column = column
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
 
     def __init__(self, *, zebra_stripes: bool = True, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:

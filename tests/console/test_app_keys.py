@@ -460,3 +460,20 @@ async def test_filter_texts_are_built_ahead_while_idle_and_kept_when_the_filter_
         await pilot.press("slash", *"00123", "escape")
         await pilot.pause()
         assert app.order_query.text == "" and not table._texts.cold(state), "escape rebuilt nothing"
+
+
+async def test_a_click_on_a_column_header_sorts_by_it():
+    app = demo_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        table = _table(app)
+        header = table.render_line(0).text
+        await pilot.click(OrdersTable, offset=(header.index("Workflow") + 1, 0))
+        await pilot.pause()
+        assert app.order_query.sort == "Workflow"
+        await pilot.click(OrdersTable, offset=(header.index("Inventory") + 1, 0))
+        await pilot.pause()
+        assert app.order_query.sort == "Progress", "a stage column sorts by progress"
+        await pilot.click(OrdersTable, offset=(header.index("Note") + 1, 0))
+        await pilot.pause()
+        assert app.order_query.sort == "Progress", "the note is not a sort"
