@@ -140,12 +140,6 @@ def _flagged(view: OrderView, word: str, facts: Facts) -> bool:
     return view.order.id in facts.marked  # "marked"
 
 
-def matches(view: OrderView, words: tuple[str, ...], facts: Facts, cache: TextCache | None = None) -> bool:
-    """Every word must match: a flag word its condition, any other word the order's text."""
-    text = (cache or TextCache()).text(view, facts)
-    return all(_flagged(view, word, facts) if word in FLAG_WORDS else word in text for word in words)
-
-
 #: Sort columns whose value never changes for an order once seen (no re-sort when only they change).
 FIXED_SORTS = frozenset({"Order", "Age", "Customer", "Email"})
 

@@ -36,7 +36,7 @@ SORT_CYCLE = ("Order", "Progress", "Workflow", "Medusa", "Age", "Customer", "Ema
 
 
 def key_name(binding: Binding) -> str:
-    """How help and the palette name a binding's key (the footer shows the short sign)."""
+    """How help and the palette name a binding's key (the key line shows the short sign)."""
     return "space" if binding.key == "space" else binding.key_display or binding.key
 
 

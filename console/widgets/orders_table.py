@@ -138,14 +138,14 @@ class OrdersTable(RowTable):
         self._add_columns()
 
     def _add_columns(self) -> None:
-        self.columns_shown, widths = layout_for(self.app.size.width)
+        columns, widths = layout_for(self.app.size.width)
         self._bar = widths[STAGES[0].label]
-        self._picks = [COLUMNS.index(name) for name in self.columns_shown]
-        self.set_columns(self.columns_shown, widths, right=("Total",))
+        self._picks = [COLUMNS.index(name) for name in columns]
+        self.set_columns(columns, widths, right=("Total",))
 
     def fit(self) -> bool:
         """Choose the columns and their widths for the terminal's width; True when rebuilt."""
-        if layout_for(self.app.size.width) == (self.columns_shown, self._widths):
+        if layout_for(self.app.size.width) == (self.columns, self._widths):
             return False
         self._add_columns()
         self._key = None
