@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from console.clients.medusa import MedusaAdmin
 from console.events import Event
 from console.runtime import ConsoleRuntime
 from console.settings import Settings
@@ -116,3 +117,28 @@ async def console(tmp_path: Path, backends: Backends) -> AsyncIterator[tuple[Con
     """A started runtime (workers, order feed, incident poller, auto-start) on the backends."""
     async with running_console(fast_settings(tmp_path, backends)) as started:
         yield started
+
+
+class ReadingAdmin(MedusaAdmin):
+    """The real client, noting every list call: its arguments and the orders that came back."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls: list[tuple[dict, list[dict]]] = []
+        #: Run before a read by id (to change the shop between the lean listing and it).
+        self.before_by_id = None
+
+    async def list_orders(self, *args, **kwargs):
+        if kwargs.get("ids") and self.before_by_id is not None:
+            self.before_by_id(kwargs["ids"])
+        page, count = await super().list_orders(*args, **kwargs)
+        self.calls.append((kwargs, page))
+        return page, count
+
+    def full_rows(self) -> list[str]:
+        """The ids of every order read in full (with totals and items) since the last clear."""
+        return [row["id"] for _, page in self.calls for row in page if "summary" in row]
+
+    def page_sizes(self) -> list[int]:
+        """How many orders each list call since the last clear brought back."""
+        return [len(page) for _, page in self.calls]

@@ -9,6 +9,7 @@ from console.clients.medusa import MedusaAdmin
 from console.demo_orders import DemoOrderMaker
 from console.events import BackendStatus, OrderSeen
 from console.order_feed import OrderFeed
+from tests.e2e.conftest import ReadingAdmin
 
 
 async def test_feed_pages_through_changes_without_gaps_or_repeats(backends):
@@ -125,20 +126,8 @@ async def test_a_late_commit_inside_the_overlap_is_read_and_a_quiet_shop_costs_o
     it; after that a poll starts at the newest change (idle CPU with 10,000 orders)."""
     import sqlite3
 
-    class CountingAdmin(MedusaAdmin):
-        """The real client, noting how many orders each list call brought back."""
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.rows: list[int] = []
-
-        async def list_orders(self, *args, **kwargs):
-            page, count = await super().list_orders(*args, **kwargs)
-            self.rows.append(len(page))
-            return page, count
-
     clock = [1000.0]
-    medusa = CountingAdmin(backends.shop_url)
+    medusa = ReadingAdmin(backends.shop_url)
     bus = EventBus()
     seen: list[OrderSeen] = []
     bus.subscribe(lambda e: seen.append(e) if isinstance(e, OrderSeen) else None)
@@ -158,44 +147,23 @@ async def test_a_late_commit_inside_the_overlap_is_read_and_a_quiet_shop_costs_o
         assert await feed.poll_once() == 1, "the late write is inside the overlap: read"
         assert seen[-1].order.id == ids[3] and seen[-1].order.metadata == {"late": 1}
 
-        medusa.rows.clear()
+        medusa.calls.clear()
         await feed.poll_once()
-        assert medusa.rows == [20], "not settled yet: the whole overlap (the 20 orders) is read again"
+        assert medusa.page_sizes() == [20], "not settled yet: the whole overlap (the 20 orders) is read again"
         clock[0] += 60.0
         await feed.poll_once()  # started overlap_s after the change was seen: this one settles it
-        medusa.rows.clear()
+        medusa.calls.clear()
         await feed.poll_once()
-        assert medusa.rows[0] <= 2, "settled: only the orders at the newest change itself are read"
+        assert medusa.page_sizes()[0] <= 2, "settled: only the orders at the newest change itself are read"
 
         await medusa.merge_metadata(ids[5], {"step": 1})
         assert await feed.poll_once() == 1, "a new change after settling is read"
-        medusa.rows.clear()
+        medusa.calls.clear()
         await feed.poll_once()
-        assert medusa.rows == [20], "and the overlap behind it is read again until it settles"
+        assert medusa.page_sizes() == [20], "and the overlap behind it is read again until it settles"
     finally:
         await medusa.close()
 
-
-
-class ReadingAdmin(MedusaAdmin):
-    """The real client, noting every list call: its arguments and the orders that came back."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.calls: list[tuple[dict, list[dict]]] = []
-        #: Run before a read by id (to change the shop between the lean listing and it).
-        self.before_by_id = None
-
-    async def list_orders(self, *args, **kwargs):
-        if kwargs.get("ids") and self.before_by_id is not None:
-            self.before_by_id(kwargs["ids"])
-        page, count = await super().list_orders(*args, **kwargs)
-        self.calls.append((kwargs, page))
-        return page, count
-
-    def full_rows(self) -> list[str]:
-        """The ids of every order read in full (with totals and items) since the last clear."""
-        return [row["id"] for _, page in self.calls for row in page if "summary" in row]
 
 
 def _write(backends, sql: str, *params: object) -> None:

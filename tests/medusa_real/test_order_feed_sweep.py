@@ -8,25 +8,9 @@ from console.demo_orders import DemoOrderMaker
 from console.events import OrderSeen
 from console.order_feed import SWEEP_FIELDS, UNFINISHED_STATUSES, OrderFeed
 from console.orders import OrderSummary
+from tests.e2e.conftest import ReadingAdmin
 
 from .seed import Seeded
-
-
-class ReadingAdmin(MedusaAdmin):
-    """The real client, keeping every order a list call brought back."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.rows: list[dict] = []
-
-    async def list_orders(self, *args, **kwargs):
-        page, count = await super().list_orders(*args, **kwargs)
-        self.rows.extend(page)
-        return page, count
-
-    def full_rows(self) -> list[str]:
-        """The ids of the orders read in full (only the full fields carry the summary)."""
-        return [row["id"] for row in self.rows if "summary" in row]
 
 
 async def test_the_id_filter_takes_a_hundred_ids(medusa: Seeded, admin: MedusaAdmin, fresh_order: dict) -> None:
@@ -65,13 +49,13 @@ async def test_a_sweep_reads_in_full_only_the_orders_that_changed(medusa: Seeded
         await feed.poll_once()
         _, unfinished = await admin.list_orders(limit=1, statuses=UNFINISHED_STATUSES)
 
-        admin.rows.clear()
+        admin.calls.clear()
         assert await feed.sweep_once() == unfinished
         assert {o.id for o in swept} >= set(ids) and len(swept) == unfinished
         assert admin.full_rows() == [], "nothing changed since the first load: nothing read in full"
 
         await admin.merge_metadata(ids[0], {"swept": "again"})
-        admin.rows.clear()
+        admin.calls.clear()
         swept.clear()
         published = len(seen)
         assert await feed.sweep_once() == unfinished
